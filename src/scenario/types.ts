@@ -1,0 +1,182 @@
+/**
+ * The scenario and result contract (see design.md). Field names here are
+ * public: scripts, CI suites and other people's scenario files rely on them.
+ * Add fields freely; rename none.
+ *
+ * @example
+ * ```ts
+ * import type { Scenario } from "./types.ts";
+ * const s: Scenario = { name: "idle", guest: { ram: "64MiB", workload: { kind: "idle" } } };
+ * ```
+ * @module
+ */
+
+/** A size: bytes, or a string with an IEC suffix ("256MiB"). */
+export type SizeText = number | string;
+
+/** Workload kinds the vCPU can run. */
+export type WorkloadKind = "idle" | "sequential" | "random" | "hotset" | "xbrle-seed" | "counter";
+
+/** What the guest's vCPU does while it migrates. */
+export interface WorkloadSpec {
+  kind: WorkloadKind;
+  /** Page touches per second times the page size, e.g. "64MiB/s". */
+  dirtyRate?: SizeText;
+  /** Bytes one touch of a page changes (1..4096). */
+  writeBytes?: number;
+  /** hotset: share of RAM in the hot set (0..1), default 0.05. */
+  hotsetRatio?: number;
+  /** hotset: share of touches that go to the hot set (0..1), default 0.95. */
+  hotsetProbability?: number;
+}
+
+/** Balloon behaviours, honest or hostile. */
+export type BalloonBehaviour = "honest" | "silent" | "slow" | "stale" | "flood" | "garbage" | "liar";
+
+/** The guest. */
+export interface GuestSpec {
+  ram?: SizeText;
+  fill?: "zero" | "random" | "compressible";
+  freeRatio?: number;
+  balloon?: { behaviour: BalloonBehaviour };
+  workload?: WorkloadSpec;
+}
+
+/** Fault trigger phases. */
+export type FaultPhase = "setup" | "bulk" | "round" | "stop-and-copy" | "device-state" | "resume";
+
+/** When a fault fires. */
+export type FaultTrigger =
+  | { phase: FaultPhase; round?: number }
+  | { afterBytes: number }
+  | { afterMs: number };
+
+/** Fault actions. */
+export type FaultAction =
+  | "cut-link"
+  | "partition"
+  | "corrupt"
+  | "kill-source"
+  | "kill-destination"
+  | "stop-source"
+  | "stop-destination"
+  | "cancel";
+
+/** One fault, as plain data. */
+export interface FaultSpec {
+  at: FaultTrigger;
+  action: FaultAction;
+  durationMs?: number;
+  bytes?: number;
+}
+
+/** Migration capabilities and parameters. */
+export interface MigrationSpec {
+  capabilities?: Record<string, boolean>;
+  parameters?: Record<string, unknown>;
+}
+
+/** The network between the peers. */
+export interface NetworkSpec {
+  bandwidth?: SizeText;
+  latencyMs?: number;
+  jitterMs?: number;
+  [key: string]: unknown;
+}
+
+/** What the scenario expects of the run. */
+export interface Expectations {
+  outcome?: Outcome;
+  memoryEqual?: boolean;
+  downtimeMsMax?: number;
+  totalTimeMsMax?: number;
+  bytesMax?: number;
+  [key: string]: unknown;
+}
+
+/** A scenario, as a typed object or JSON. */
+export interface Scenario {
+  name: string;
+  description?: string;
+  seed?: number;
+  mode?: "real" | "sim";
+  guest?: GuestSpec;
+  migration?: MigrationSpec;
+  network?: NetworkSpec;
+  faults?: FaultSpec[];
+  expect?: Expectations;
+  /** Milliseconds the workload runs before migration starts (default 200). */
+  warmupMs?: number;
+  /** Milliseconds the destination guest keeps running after resume before the run ends (default 100). */
+  settleMs?: number;
+}
+
+/** How a migration ended. */
+export type Outcome = "completed" | "failed" | "cancelled";
+
+/** One record per dirty-log sync, as query-migrate reports it. */
+export interface ProgressRecord {
+  /** Milliseconds since migration start. */
+  timeMs: number;
+  /** 0 for the bulk pass, then 1, 2, ... */
+  round: number;
+  phase: string;
+  transferredBytes: number;
+  remainingBytes: number;
+  dirtyPages: number;
+  dirtyRateBytesPerSec: number;
+  bandwidthBytesPerSec: number;
+  expectedDowntimeMs: number;
+  [key: string]: unknown;
+}
+
+/** Counters by kind of page record. */
+export interface KindCounters {
+  total: number;
+  normal: number;
+  zero: number;
+  [kind: string]: number;
+}
+
+/** One expectation and whether it held. */
+export interface ExpectationResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** A fault that fired. */
+export interface FaultRecord {
+  action: FaultAction;
+  at: FaultTrigger;
+  firedAtMs: number;
+  phase: string;
+  round: number;
+  bytes: number;
+  observed: string;
+}
+
+/** The result of one run. */
+export interface Result {
+  scenario: string;
+  seed: number;
+  mode: "real" | "sim";
+  outcome: Outcome;
+  error?: string;
+  memoryEqual: boolean | null;
+  mismatchedPages: number;
+  mismatchedAddresses: string[];
+  downtimeMs: number | null;
+  totalTimeMs: number;
+  setupTimeMs: number;
+  iterations: number;
+  bytes: KindCounters;
+  pages: KindCounters;
+  progress: ProgressRecord[];
+  faults: FaultRecord[];
+  expectations: ExpectationResult[];
+  passed: boolean;
+  /** Every figure that depends on the wall clock or the machine. */
+  wall: Record<string, unknown>;
+  [key: string]: unknown;
+}

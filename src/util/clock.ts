@@ -1,0 +1,27 @@
+/**
+ * The clock the engine is given. The engine never reads the system clock
+ * itself: real peers pass {@link systemClock}, the simulation a virtual clock.
+ *
+ * @example
+ * ```ts
+ * import { systemClock } from "./clock.ts";
+ * const t0 = systemClock.nowMs();
+ * await systemClock.sleep(1);
+ * console.log(systemClock.nowMs() - t0 >= 1);
+ * ```
+ * @module
+ */
+
+/** Time source and sleeper. `nowMs` is milliseconds on a clock shared by the peers of one host. */
+export interface Clock {
+  /** Milliseconds, fractional. On real peers: Unix epoch with sub-millisecond precision. */
+  nowMs(): number;
+  /** Resolves after `ms` milliseconds of this clock's time. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** The system clock: `performance.timeOrigin + performance.now()`, consistent across processes of a host. */
+export const systemClock: Clock = {
+  nowMs: () => performance.timeOrigin + performance.now(),
+  sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};
