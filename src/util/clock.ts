@@ -16,12 +16,22 @@
 export interface Clock {
   /** Milliseconds, fractional. On real peers: Unix epoch with sub-millisecond precision. */
   nowMs(): number;
-  /** Resolves after `ms` milliseconds of this clock's time. */
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms` milliseconds of this clock's time, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** The system clock: `performance.timeOrigin + performance.now()`, consistent across processes of a host. */
 export const systemClock: Clock = {
   nowMs: () => performance.timeOrigin + performance.now(),
-  sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep: (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done);
+    }),
 };

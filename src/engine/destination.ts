@@ -1,0 +1,218 @@
+/**
+ * The destination side: loads the stream into fresh guest RAM, treating every
+ * byte as hostile (the reader checks addresses and lengths; this file checks
+ * section order, record kinds against the negotiated capabilities, and device
+ * state), then acks on the return path. A bad stream ends in a failed report
+ * whose error says what and at which offset, never a crash or a hang.
+ *
+ * @example
+ * ```ts ignore
+ * const report = await runDestination({ link, clock: systemClock, createRam, loadDevice });
+ * if (report.outcome === "completed") resumeGuest(report.ram);
+ * ```
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+import type { Link } from "../net/link.ts";
+import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
+import type { FaultPhase, KindCounters, Outcome } from "../scenario/types.ts";
+import {
+  ACK_FAILED,
+  ACK_LOADED,
+  DEVICE_BYTES_MAX,
+  KIND_NAMES,
+  KIND_NORMAL,
+  KIND_ZERO,
+  RP_ACK,
+  RUN_PAGES_MAX,
+  SECTION_ABORT,
+  SECTION_DEVICE,
+  SECTION_END,
+  SECTION_RAM,
+  SECTION_SETUP,
+} from "../stream/format.ts";
+import { StreamReader, type StreamSetup } from "../stream/reader.ts";
+import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
+import { K_NORMAL, K_ZERO, KindStats } from "./stats.ts";
+
+/** Destination engine options. */
+export interface DestinationOptions {
+  link: Link;
+  clock: Clock;
+  /** Allocates guest RAM for the blocks the setup section declares. */
+  createRam(setup: StreamSetup): Ram;
+  /** Checks and applies the device state; throws TypeError/RangeError when it is malformed. */
+  loadDevice(state: Uint8Array): void | Promise<void>;
+  /** Largest guest accepted, in bytes. */
+  maxRamBytes?: number;
+  hooks?: { phase?(phase: FaultPhase, round: number): Promise<void> | void };
+}
+
+/** What the destination reports. */
+export interface DestinationReport {
+  outcome: Outcome;
+  error?: string;
+  ram: Ram | null;
+  firstByteAtMs: number | null;
+  /** When everything was loaded and the guest could resume. */
+  loadedAtMs: number | null;
+  rounds: number;
+  receivedBytes: number;
+  pages: KindCounters;
+  bytes: KindCounters;
+}
+
+/** Runs the destination side of one migration. Never throws. */
+export async function runDestination(options: DestinationOptions): Promise<DestinationReport> {
+  const { link, clock, hooks = {} } = options;
+  const r = new StreamReader(link, { maxRamBytes: options.maxRamBytes });
+  const stats = new KindStats();
+  let ram: Ram | null = null;
+  let firstByteAtMs: number | null = null;
+  let loadedAtMs: number | null = null;
+  let rounds = 0;
+  let outcome: Outcome = "failed";
+  let error: string | undefined;
+  try {
+    await r.header();
+    firstByteAtMs = clock.nowMs();
+    await r.need(1, "the setup section");
+    const first = r.u8();
+    if (first !== SECTION_SETUP) throw r.error(`Expected the setup section (0x01), got 0x${first.toString(16)}`, r.offset - 1);
+    const setup = await r.setup();
+    if (setup.capabilities !== 0) {
+      throw r.error(`Setup asks for capabilities 0x${setup.capabilities.toString(16)} this destination does not have`);
+    }
+    ram = options.createRam(setup);
+    const words = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
+    let lastRound = -1;
+    let sawDevice = false;
+    for (;;) {
+      const at = r.offset;
+      await r.need(1, "a section type");
+      const type = r.u8();
+      if (type === SECTION_RAM) {
+        if (sawDevice) throw r.error("RAM section after the device state", at);
+        await r.need(4, "the RAM section round");
+        const round = r.u32();
+        if (round < lastRound) throw r.error(`RAM section for round ${round} after round ${lastRound}`, at + 1);
+        if (round !== lastRound) await hooks.phase?.(round === 0 ? "bulk" : "round", round);
+        lastRound = round;
+        rounds = round;
+        r.ramBegin();
+        await loadRam(r, ram, words, stats);
+      } else if (type === SECTION_DEVICE) {
+        if (sawDevice) throw r.error("A second device-state section", at);
+        await hooks.phase?.("device-state", lastRound);
+        await r.need(4, "the device-state length");
+        const len = r.u32();
+        if (len > DEVICE_BYTES_MAX) throw r.error(`Device state of ${len} bytes exceeds ${DEVICE_BYTES_MAX}`, at + 1);
+        await r.need(len, "the device state");
+        const state = r.buf.slice(r.pos, r.pos + len);
+        r.pos += len;
+        try {
+          await options.loadDevice(state);
+        } catch (e) {
+          throw r.error(`Device state rejected: ${(e as Error).message}`, at + 5);
+        }
+        sawDevice = true;
+      } else if (type === SECTION_END) {
+        if (!sawDevice) throw r.error("End of stream before the device state", at);
+        break;
+      } else if (type === SECTION_ABORT) {
+        await r.need(2, "the abort reason length");
+        const len = r.u16();
+        await r.need(len, "the abort reason");
+        const reason = new TextDecoder().decode(r.buf.subarray(r.pos, r.pos + len));
+        r.pos += len;
+        throw new SourceAborted(reason);
+      } else if (type === SECTION_SETUP) {
+        throw r.error("A second setup section", at);
+      } else {
+        throw r.error(`Unknown section type 0x${type.toString(16)}`, at);
+      }
+    }
+    loadedAtMs = clock.nowMs();
+    outcome = "completed";
+    await sendAck(link, ACK_LOADED, "loaded");
+  } catch (e) {
+    if (e instanceof SourceAborted) {
+      outcome = e.message.startsWith("Did not converge") || e.message.startsWith("cancel") ? "cancelled" : "failed";
+      error = `Source aborted the migration: ${e.message}`;
+    } else {
+      outcome = "failed";
+      error = (e as Error).message;
+      try {
+        await sendAck(link, ACK_FAILED, error);
+      } catch {
+        // the source is gone
+      }
+    }
+  } finally {
+    link.close();
+  }
+  const snap = stats.snapshot();
+  return {
+    outcome,
+    error,
+    ram: outcome === "completed" ? ram : null,
+    firstByteAtMs,
+    loadedAtMs,
+    rounds,
+    receivedBytes: r.received,
+    pages: snap.pages,
+    bytes: snap.bytes,
+  };
+}
+
+class SourceAborted extends Error {}
+
+/** Loads the records of one RAM section, up to and including its end record. */
+async function loadRam(r: StreamReader, ram: Ram, words: Int32Array[], stats: KindStats): Promise<void> {
+  const blocks = ram.blocks;
+  for (;;) {
+    const at = r.offset;
+    const kind = await r.recordHead();
+    if (kind === 0) return;
+    const b = blocks[r.block];
+    switch (kind) {
+      case KIND_ZERO: {
+        r.checkRun(1);
+        const off = r.page * PAGE_SIZE;
+        if (!isZeroPage(words[r.block], r.page * PAGE_WORDS)) b.bytes.fill(0, off, off + PAGE_SIZE);
+        stats.pages[K_ZERO]++;
+        stats.bytes[K_ZERO] += r.offset - at;
+        break;
+      }
+      case KIND_NORMAL: {
+        await r.need(2, "a normal-page count");
+        const count = r.u16();
+        if (count < 1 || count > RUN_PAGES_MAX) throw r.error(`Normal record count ${count} is not in 1..${RUN_PAGES_MAX}`, at);
+        r.checkRun(count);
+        const len = count * PAGE_SIZE;
+        await r.need(len, "normal page data");
+        b.bytes.set(r.buf.subarray(r.pos, r.pos + len), r.page * PAGE_SIZE);
+        r.pos += len;
+        stats.pages[K_NORMAL] += count;
+        stats.bytes[K_NORMAL] += r.offset - at;
+        break;
+      }
+      default:
+        throw r.error(
+          `Record kind ${kind} (${KIND_NAMES[kind] ?? "unknown"}) is not allowed by the negotiated capabilities`,
+          at,
+        );
+    }
+  }
+}
+
+async function sendAck(link: Link, status: number, message: string): Promise<void> {
+  const m = new TextEncoder().encode(message).subarray(0, 1024);
+  const out = new Uint8Array(4 + m.length);
+  out[0] = RP_ACK;
+  out[1] = status;
+  out[2] = m.length >> 8;
+  out[3] = m.length & 0xff;
+  out.set(m, 4);
+  await link.write(out);
+}

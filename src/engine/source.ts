@@ -1,0 +1,378 @@
+/**
+ * The source side of precopy, as QEMU does it:
+ *
+ * 1. setup: stream header and the block list; every page marked dirty;
+ * 2. bulk: the first full pass (round 0);
+ * 3. rounds: sync the dirty log (fetch-and-clear), estimate the downtime as
+ *    remaining bytes / measured bandwidth, stop when it fits `downtimeLimitMs`,
+ *    otherwise send the dirty pages again; `maxRounds` and `maxTimeMs` cap
+ *    this, and `onNoConvergence` says whether to force stop-and-copy or cancel;
+ * 4. stop-and-copy: pause the vCPU, final sync, send the rest, device state,
+ *    end; then wait for the destination's ack on the return path.
+ *
+ * A failure or cancel at any point leaves the source guest running with its
+ * memory untouched (the engine only reads guest RAM).
+ *
+ * The engine is given its clock, link and guest: it never reads the system
+ * clock, sets a timer or opens a socket itself.
+ *
+ * @example
+ * ```ts ignore
+ * const report = await runSource({ guest, link, clock: systemClock, config });
+ * console.log(report.outcome);
+ * ```
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+import type { Link } from "../net/link.ts";
+import { DirtyBitmap } from "../guest/dirty_log.ts";
+import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
+import type { FaultPhase, KindCounters, Outcome, ProgressRecord } from "../scenario/types.ts";
+import { ACK_LOADED, KIND_NORMAL, KIND_ZERO, RP_ACK, RUN_PAGES_MAX } from "../stream/format.ts";
+import { StreamWriter } from "../stream/writer.ts";
+import type { MigrationConfig } from "./capabilities.ts";
+import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
+import { K_NORMAL, K_OVERHEAD, K_ZERO, KindStats } from "./stats.ts";
+
+/** What the source engine needs of the guest. */
+export interface SourceGuest {
+  ram: Ram;
+  /** Fetches and clears the dirty log into `into`; returns how many bits it held. */
+  syncDirtyLog(into: DirtyBitmap): number;
+  /** Pauses the vCPU and returns the device state (the guest's CPU state) as bytes. */
+  stop(): Promise<Uint8Array>;
+  /** Resumes the vCPU after a failed or cancelled stop-and-copy. */
+  cont(): Promise<void>;
+}
+
+/** Hooks the peer uses to report and to inject faults at phase boundaries. */
+export interface SourceHooks {
+  /** Called as each phase begins; the engine awaits it. */
+  phase?(phase: FaultPhase, round: number): Promise<void> | void;
+  /** Called at each dirty-log sync. */
+  progress?(record: ProgressRecord): void;
+}
+
+/** Source engine options. */
+export interface SourceOptions {
+  guest: SourceGuest;
+  link: Link;
+  clock: Clock;
+  config: MigrationConfig;
+  hooks?: SourceHooks;
+  /** Aborting cancels the migration. */
+  signal?: AbortSignal;
+  /** Stream buffer size (default 1 MiB). */
+  bufferBytes?: number;
+}
+
+/** What the source reports. */
+export interface SourceReport {
+  outcome: Outcome;
+  error?: string;
+  startAtMs: number;
+  setupDoneAtMs: number;
+  /** When the vCPU was asked to stop (null when it never was). */
+  stopAtMs: number | null;
+  /** When the destination's ack arrived. */
+  ackAtMs: number | null;
+  endAtMs: number;
+  iterations: number;
+  rounds: number;
+  converged: boolean;
+  forced: boolean;
+  bytes: KindCounters;
+  pages: KindCounters;
+  progress: ProgressRecord[];
+  /** Whether the guest was left running (always true unless the migration completed). */
+  guestRunning: boolean;
+}
+
+/** Cancellation, as an error the engine recognises. */
+class Cancelled extends Error {
+  override name = "AbortError";
+}
+
+/** Runs the source side of one migration. Never throws: failures are in the report. */
+export async function runSource(options: SourceOptions): Promise<SourceReport> {
+  const { guest, link, clock, config, hooks = {}, signal } = options;
+  const ram = guest.ram;
+  const stats = new KindStats();
+  const progress: ProgressRecord[] = [];
+  const bitmap = new DirtyBitmap(ram.totalPages);
+  const blockWords = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
+  const startAtMs = clock.nowMs();
+  let setupDoneAtMs = startAtMs;
+  let stopAtMs: number | null = null;
+  let ackAtMs: number | null = null;
+  let guestStopped = false;
+  let iterations = 0;
+  let round = 0;
+  let converged = false;
+  let forced = false;
+  let outcome: Outcome = "failed";
+  let error: string | undefined;
+
+  // Rate limit and cancellation, checked before every buffer goes out.
+  let limit = config.maxBandwidth;
+  let windowStart = startAtMs;
+  let windowBytes = 0;
+  let peerFailure: string | null = null;
+  const gate = async (n: number) => {
+    if (signal?.aborted) throw new Cancelled(String(signal.reason ?? "cancelled"));
+    if (peerFailure) throw new Error(peerFailure);
+    if (limit > 0) {
+      windowBytes += n;
+      const wait = windowStart + (windowBytes * 1000) / limit - clock.nowMs();
+      if (wait > 0) await clock.sleep(wait);
+    }
+  };
+  const w = new StreamWriter(link, { bufferBytes: options.bufferBytes, gate });
+
+  // The return path: read in the background, no timeout until the end is sent.
+  const ack = readAck(link).then((a) => {
+    if (a && a.status !== ACK_LOADED) peerFailure = `Destination failed: ${a.message}`;
+    return a;
+  }, (e) => {
+    return { status: -1, message: (e as Error).message };
+  });
+
+  // Bandwidth estimate: bytes over the last window of at least 50 ms.
+  let bwBytes = 0, bwMs = 0, bandwidth = 0;
+  let lastSyncAt = startAtMs;
+  const measure = (bytes: number, msSpent: number) => {
+    bwBytes += bytes;
+    bwMs += msSpent;
+    if (bwMs >= 50 || bandwidth === 0) {
+      if (bwMs > 0) bandwidth = (bwBytes * 1000) / bwMs;
+      if (bwMs >= 50) bwBytes = bwMs = 0;
+    }
+  };
+  const record = (phase: string, dirtyPages: number, newlyDirty: number) => {
+    const now = clock.nowMs();
+    const sinceSync = now - lastSyncAt;
+    lastSyncAt = now;
+    iterations++;
+    const remainingBytes = dirtyPages * PAGE_SIZE;
+    const r: ProgressRecord = {
+      timeMs: now - startAtMs,
+      round,
+      phase,
+      transferredBytes: w.offset,
+      remainingBytes,
+      dirtyPages,
+      dirtyRateBytesPerSec: sinceSync > 0 ? (newlyDirty * PAGE_SIZE * 1000) / sinceSync : 0,
+      bandwidthBytesPerSec: bandwidth,
+      expectedDowntimeMs: bandwidth > 0 ? (remainingBytes * 1000) / bandwidth : Infinity,
+    };
+    progress.push(r);
+    hooks.progress?.(r);
+    return r;
+  };
+
+  // Sends every page marked in `bitmap`, clearing the marks: one RAM section.
+  const sendDirty = async (sectionRound: number) => {
+    await w.ramBegin(sectionRound);
+    stats.add("overhead", 0, 5);
+    const words = bitmap.words;
+    const blocks = ram.blocks;
+    let bi = 0;
+    let b = blocks[0];
+    let bw = blockWords[0];
+    let blockEnd = b.firstPage + b.pages;
+    // The pending run of consecutive normal pages.
+    let runBlock = -1, runStart = 0, runCount = 0;
+    const flushRun = async () => {
+      const len = runCount * PAGE_SIZE;
+      if (w.free < 9 + len) await w.flush();
+      const rb = blocks[runBlock];
+      const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
+      w.u16(runCount);
+      w.copy(rb.bytes, runStart * PAGE_SIZE, len);
+      stats.pages[K_NORMAL] += runCount;
+      stats.bytes[K_NORMAL] += head + 2 + len;
+      runCount = 0;
+    };
+    for (let i = 0; i < words.length; i++) {
+      let word = words[i];
+      if (word === 0) continue;
+      words[i] = 0;
+      while (word !== 0) {
+        const low = word & -word;
+        word ^= low;
+        const page = (i << 5) + (31 - Math.clz32(low));
+        while (page >= blockEnd) {
+          b = blocks[++bi];
+          bw = blockWords[bi];
+          blockEnd = b.firstPage + b.pages;
+        }
+        const inBlock = page - b.firstPage;
+        if (isZeroPage(bw, inBlock * PAGE_WORDS)) {
+          if (runCount > 0) await flushRun();
+          if (w.free < 7) await w.flush();
+          const head = w.recordHead(KIND_ZERO, b.id, inBlock, 1);
+          stats.pages[K_ZERO]++;
+          stats.bytes[K_ZERO] += head;
+          continue;
+        }
+        if (runCount > 0) {
+          if (runBlock === b.id && runStart + runCount === inBlock && runCount < RUN_PAGES_MAX) {
+            runCount++;
+            continue;
+          }
+          await flushRun();
+        }
+        runBlock = b.id;
+        runStart = inBlock;
+        runCount = 1;
+      }
+    }
+    if (runCount > 0) await flushRun();
+    await w.ramEnd();
+    stats.add("overhead", 0, 1);
+  };
+
+  try {
+    await hooks.phase?.("setup", 0);
+    w.header();
+    await w.setup({
+      pageSize: PAGE_SIZE,
+      capabilities: 0,
+      blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
+      params: new Uint8Array(0),
+    });
+    stats.bytes[K_OVERHEAD] += w.offset;
+    bitmap.setAll();
+    guest.syncDirtyLog(bitmap); // clears the log: everything goes in the bulk pass
+    record("bulk", ram.totalPages, 0);
+    setupDoneAtMs = clock.nowMs();
+
+    await hooks.phase?.("bulk", 0);
+    let t = clock.nowMs();
+    let sent = w.offset;
+    await sendDirty(0);
+    await w.flush();
+    measure(w.offset - sent, clock.nowMs() - t);
+
+    for (;;) {
+      const newly = guest.syncDirtyLog(bitmap);
+      const dirty = bitmap.count();
+      round++;
+      const r = record("round", dirty, newly);
+      if (r.expectedDowntimeMs <= config.downtimeLimitMs) {
+        converged = true;
+        break;
+      }
+      const elapsed = clock.nowMs() - startAtMs;
+      if (round > config.maxRounds || elapsed >= config.maxTimeMs) {
+        const why = round > config.maxRounds
+          ? `${config.maxRounds} rounds`
+          : `${Math.round(elapsed)} ms (maxTimeMs ${config.maxTimeMs})`;
+        if (config.onNoConvergence === "cancel") {
+          throw new Cancelled(
+            `Did not converge after ${why}: expected downtime ${r.expectedDowntimeMs.toFixed(0)} ms > limit ${config.downtimeLimitMs} ms`,
+          );
+        }
+        forced = true;
+        break;
+      }
+      await hooks.phase?.("round", round);
+      t = clock.nowMs();
+      sent = w.offset;
+      await sendDirty(round);
+      await w.flush();
+      measure(w.offset - sent, clock.nowMs() - t);
+    }
+
+    // Stop-and-copy.
+    await hooks.phase?.("stop-and-copy", round);
+    stopAtMs = clock.nowMs();
+    guestStopped = true;
+    const device = await guest.stop();
+    const newly = guest.syncDirtyLog(bitmap);
+    round++;
+    record("stop-and-copy", bitmap.count(), newly);
+    limit = 0;
+    await sendDirty(round);
+    await hooks.phase?.("device-state", round);
+    await w.device(device);
+    await w.end();
+    stats.bytes[K_OVERHEAD] += 5 + device.length + 1;
+    await w.finish();
+    const a = await timed(ack, config.peerTimeoutMs, clock);
+    if (a === TIMEOUT) throw new Error(`No ack from the destination within ${config.peerTimeoutMs} ms after the end of the stream`);
+    if (!a) throw new Error("The destination closed the return path without an ack");
+    if (a.status !== ACK_LOADED) throw new Error(peerFailure ?? `Destination failed: ${a.message}`);
+    ackAtMs = clock.nowMs();
+    outcome = "completed";
+  } catch (e) {
+    if (e instanceof Cancelled || signal?.aborted) {
+      outcome = "cancelled";
+      error = e instanceof Cancelled ? e.message : String(signal?.reason ?? "cancelled");
+    } else {
+      outcome = "failed";
+      // A write that failed because the destination gave up: prefer its own words.
+      const a = await timed(ack, 200, clock);
+      error = peerFailure ?? (a && a !== TIMEOUT && a.status !== ACK_LOADED ? `Destination failed: ${a.message}` : undefined) ??
+        (e as Error).message;
+    }
+    try {
+      await timed(w.abortQuietly(error ?? outcome), 200, clock);
+    } catch {
+      // the link is gone; nothing to tell
+    }
+    if (guestStopped) await guest.cont();
+  } finally {
+    link.close();
+  }
+  const snap = stats.snapshot();
+  return {
+    outcome,
+    error,
+    startAtMs,
+    setupDoneAtMs,
+    stopAtMs,
+    ackAtMs,
+    endAtMs: clock.nowMs(),
+    iterations,
+    rounds: round,
+    converged,
+    forced,
+    bytes: snap.bytes,
+    pages: snap.pages,
+    progress,
+    guestRunning: outcome !== "completed",
+  };
+}
+
+const TIMEOUT = Symbol("timeout");
+
+/** Waits for `p` at most `ms` of the clock; the sleep is abandoned, not awaited, when p wins. */
+async function timed<T>(p: Promise<T>, ms: number, clock: Clock): Promise<T | typeof TIMEOUT> {
+  const ctl = new AbortController();
+  const sleeper: Promise<typeof TIMEOUT> = clock.sleep(ms, ctl.signal).then(() => TIMEOUT);
+  try {
+    return await Promise.race([p, sleeper]);
+  } finally {
+    ctl.abort();
+  }
+}
+
+/** Reads one ack message from the return path; null if the link ends first. */
+async function readAck(link: Link): Promise<{ status: number; message: string } | null> {
+  const buf = new Uint8Array(4 + 1024);
+  let have = 0;
+  const fill = async (n: number) => {
+    while (have < n) {
+      const got = await link.read(buf.subarray(have), Infinity);
+      if (got === null) return false;
+      have += got;
+    }
+    return true;
+  };
+  if (!(await fill(4))) return null;
+  if (buf[0] !== RP_ACK) return { status: -1, message: `unexpected return-path byte 0x${buf[0].toString(16)}` };
+  const len = Math.min((buf[2] << 8) | buf[3], 1024);
+  if (!(await fill(4 + len))) return null;
+  return { status: buf[1], message: new TextDecoder().decode(buf.subarray(4, 4 + len)) };
+}

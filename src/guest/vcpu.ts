@@ -1,0 +1,130 @@
+/**
+ * The real-mode vCPU: a worker thread that runs the workload against shared
+ * guest RAM at its target rate, and can be paused, resumed and stopped. Pausing
+ * hands back the workload state (the guest's CPU state).
+ *
+ * Control words (Int32Array over a SharedArrayBuffer): `CMD` (run, pause,
+ * exit), `STATUS` (starting, running, paused, exited), `STATE_LEN`; the
+ * workload state is JSON in a shared byte region.
+ *
+ * @example
+ * ```ts ignore
+ * const vcpu = await Vcpu.start(ram, log, Workload.fresh(config, seed));
+ * const state = await vcpu.pause();
+ * await vcpu.resume();
+ * await vcpu.stop();
+ * ```
+ * @module
+ */
+import type { Ram } from "./ram.ts";
+import type { DirtyLog } from "./dirty_log.ts";
+import type { Workload, WorkloadState } from "./workload.ts";
+
+/** Control word indices. */
+export const CMD = 0, STATUS = 1, STATE_LEN = 2;
+/** Commands. */
+export const CMD_RUN = 0, CMD_PAUSE = 1, CMD_EXIT = 2;
+/** Statuses. */
+export const ST_STARTING = 0, ST_RUNNING = 1, ST_PAUSED = 2, ST_EXITED = 3;
+/** Bytes reserved for the workload state. */
+export const STATE_BYTES = 64 * 1024;
+
+/** Messages to the worker. */
+export interface VcpuInit {
+  ramSabs: SharedArrayBuffer[];
+  blocks: { name: string; bytes: number }[];
+  logSab: SharedArrayBuffer;
+  ctrlSab: SharedArrayBuffer;
+  stateSab: SharedArrayBuffer;
+  state: WorkloadState;
+}
+
+/** A vCPU running in a worker thread. */
+export class Vcpu {
+  #worker: Worker;
+  #ctrl: Int32Array;
+  #state: Uint8Array;
+  #last: WorkloadState;
+
+  private constructor(worker: Worker, ctrl: Int32Array, state: Uint8Array, initial: WorkloadState) {
+    this.#worker = worker;
+    this.#ctrl = ctrl;
+    this.#state = state;
+    this.#last = initial;
+  }
+
+  /** Starts the worker running `workload` on `ram`; resolves once it runs. */
+  static async start(ram: Ram, log: DirtyLog, workload: Workload): Promise<Vcpu> {
+    const ctrlSab = new SharedArrayBuffer(16);
+    const stateSab = new SharedArrayBuffer(STATE_BYTES);
+    const ctrl = new Int32Array(ctrlSab);
+    const worker = new Worker(new URL("./vcpu_worker.ts", import.meta.url), { type: "module" });
+    const failed = new Promise<never>((_, reject) => {
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`vCPU worker failed: ${e.message}`));
+      };
+    });
+    const init: VcpuInit = {
+      ramSabs: ram.blocks.map((b) => b.sab),
+      blocks: ram.blocks.map((b) => ({ name: b.name, bytes: b.bytes.length })),
+      logSab: log.buffer,
+      ctrlSab,
+      stateSab,
+      state: workload.state(),
+    };
+    worker.postMessage(init);
+    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab), init.state);
+    await Promise.race([vcpu.#waitStatus(ST_STARTING), failed]);
+    return vcpu;
+  }
+
+  /** Whether the vCPU is running (not paused or stopped). */
+  get running(): boolean {
+    return Atomics.load(this.#ctrl, STATUS) === ST_RUNNING;
+  }
+
+  /** Pauses the vCPU; resolves with the workload state once it has stopped touching memory. */
+  async pause(): Promise<WorkloadState> {
+    const st = Atomics.load(this.#ctrl, STATUS);
+    if (st === ST_EXITED) return this.#last;
+    if (st !== ST_PAUSED) {
+      Atomics.store(this.#ctrl, CMD, CMD_PAUSE);
+      Atomics.notify(this.#ctrl, CMD);
+      await this.#waitStatus(ST_RUNNING);
+    }
+    this.#last = this.#readState();
+    return this.#last;
+  }
+
+  /** Resumes a paused vCPU. */
+  async resume(): Promise<void> {
+    if (Atomics.load(this.#ctrl, STATUS) !== ST_PAUSED) return;
+    Atomics.store(this.#ctrl, CMD, CMD_RUN);
+    Atomics.notify(this.#ctrl, CMD);
+    await this.#waitStatus(ST_PAUSED);
+  }
+
+  /** Stops the worker for good; resolves with the final workload state. */
+  async stop(): Promise<WorkloadState> {
+    const state = await this.pause();
+    Atomics.store(this.#ctrl, CMD, CMD_EXIT);
+    Atomics.notify(this.#ctrl, CMD);
+    this.#worker.terminate();
+    Atomics.store(this.#ctrl, STATUS, ST_EXITED);
+    return state;
+  }
+
+  /** Waits while STATUS still equals `from`. */
+  async #waitStatus(from: number): Promise<void> {
+    while (Atomics.load(this.#ctrl, STATUS) === from) {
+      const r = Atomics.waitAsync(this.#ctrl, STATUS, from, 1000);
+      if (r.async) await r.value;
+    }
+  }
+
+  #readState(): WorkloadState {
+    const len = Atomics.load(this.#ctrl, STATE_LEN);
+    return JSON.parse(new TextDecoder().decode(this.#state.slice(0, len)));
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The vCPU worker's entry point (see vcpu.ts for the protocol). It runs the
+ * workload at its target rate on the system clock: this is the guest, not the
+ * engine, so it may read the clock.
+ * @module
+ */
+import { createRam } from "./ram.ts";
+import { DirtyLog } from "./dirty_log.ts";
+import { Workload } from "./workload.ts";
+import {
+  CMD,
+  CMD_EXIT,
+  CMD_PAUSE,
+  CMD_RUN,
+  ST_EXITED,
+  ST_PAUSED,
+  ST_RUNNING,
+  STATE_LEN,
+  STATUS,
+  type VcpuInit,
+} from "./vcpu.ts";
+
+/** Longest stretch of due touches made in one batch (ms of workload). */
+const BATCH_MS = 1;
+/** Backlog beyond which missed touches are dropped rather than caught up (ms). */
+const BACKLOG_MS = 20;
+
+// deno-lint-ignore no-explicit-any
+(self as any).onmessage = (e: MessageEvent<VcpuInit>) => {
+  const init = e.data;
+  const ram = createRam(init.blocks, init.ramSabs);
+  const log = new DirtyLog(ram.totalPages, init.logSab);
+  const ctrl = new Int32Array(init.ctrlSab);
+  const stateBytes = new Uint8Array(init.stateSab);
+  const workload = Workload.resume(init.state);
+  const perMs = workload.config.touchesPerSec / 1000;
+  const enc = new TextEncoder();
+
+  const publish = () => {
+    const bytes = enc.encode(JSON.stringify(workload.state()));
+    stateBytes.set(bytes);
+    Atomics.store(ctrl, STATE_LEN, bytes.length);
+  };
+
+  let base = performance.now();
+  let done = 0;
+  Atomics.store(ctrl, STATUS, ST_RUNNING);
+  Atomics.notify(ctrl, STATUS);
+  for (;;) {
+    const cmd = Atomics.load(ctrl, CMD);
+    if (cmd === CMD_EXIT) break;
+    if (cmd === CMD_PAUSE) {
+      publish();
+      Atomics.store(ctrl, STATUS, ST_PAUSED);
+      Atomics.notify(ctrl, STATUS);
+      while (Atomics.load(ctrl, CMD) === CMD_PAUSE) Atomics.wait(ctrl, CMD, CMD_PAUSE, 1000);
+      if (Atomics.load(ctrl, CMD) === CMD_RUN) {
+        base = performance.now();
+        done = 0;
+        Atomics.store(ctrl, STATUS, ST_RUNNING);
+        Atomics.notify(ctrl, STATUS);
+      }
+      continue;
+    }
+    if (perMs <= 0) {
+      Atomics.wait(ctrl, CMD, CMD_RUN, 50);
+      continue;
+    }
+    const now = performance.now();
+    let due = Math.floor((now - base) * perMs) - done;
+    if (due > BACKLOG_MS * perMs) {
+      // A starved vCPU drops its backlog rather than bursting.
+      base = now;
+      done = 0;
+      due = 0;
+    }
+    if (due <= 0) {
+      Atomics.wait(ctrl, CMD, CMD_RUN, Math.max(0.05, Math.min(1, 1 / perMs)));
+      continue;
+    }
+    const n = Math.min(due, Math.max(1, Math.ceil(BATCH_MS * perMs)));
+    workload.touch(ram, log, n);
+    done += n;
+  }
+  publish();
+  Atomics.store(ctrl, STATUS, ST_EXITED);
+  Atomics.notify(ctrl, STATUS);
+  self.close();
+};

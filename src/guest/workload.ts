@@ -1,0 +1,233 @@
+/**
+ * Guest workloads: what the vCPU writes. A workload is pure: it is given a
+ * number of page touches to make and makes them, writing RAM and then marking
+ * the dirty log. Its whole state (PRNG, position, sweep) is plain data, the
+ * guest's "CPU state": it travels in the device-state section and the
+ * destination resumes from it. Who decides how many touches are due (a real
+ * vCPU worker on the system clock, or the simulator on virtual time) is not
+ * the workload's concern.
+ *
+ * Kinds:
+ * - `idle`: touches nothing;
+ * - `sequential`: pages in order, wrapping;
+ * - `random`: uniform over RAM;
+ * - `hotset`: `hotsetProbability` of touches go to a hot set of `hotsetRatio` of RAM;
+ * - `xbrle-seed`: seed 001's generator: 64 pages, byte `1234 + i` of page i += i;
+ * - `counter`: byte 0 of each page incremented in sweeps over RAM, so that memory
+ *   always has the shape "first k pages hold v+1, the rest v" (see {@link checkCounterInvariant}).
+ *
+ * @example
+ * ```ts
+ * import { createRam } from "./ram.ts";
+ * import { DirtyLog } from "./dirty_log.ts";
+ * import { Workload } from "./workload.ts";
+ * const ram = createRam([{ name: "pc.ram", bytes: 1 << 20 }]);
+ * const log = new DirtyLog(ram.totalPages);
+ * const w = Workload.fresh({ kind: "random", touchesPerSec: 1000, writeBytes: 64 }, 7);
+ * w.touch(ram, log, 10);
+ * ```
+ * @module
+ */
+import { Prng } from "../util/prng.ts";
+import type { WorkloadKind } from "../scenario/types.ts";
+import { PAGE_SIZE, type Ram } from "./ram.ts";
+import type { DirtyLog } from "./dirty_log.ts";
+
+/** A resolved workload configuration (numbers, not text). */
+export interface WorkloadConfig {
+  kind: WorkloadKind;
+  /** Page touches per second. */
+  touchesPerSec: number;
+  /** Bytes one touch changes, 1..4096. */
+  writeBytes: number;
+  hotsetRatio?: number;
+  hotsetProbability?: number;
+}
+
+/** The workload's state: the guest's CPU state. Plain data. */
+export interface WorkloadState {
+  config: WorkloadConfig;
+  prng: number[];
+  /** Next page (sequential, counter, xbrle-seed). */
+  position: number;
+  /** Completed sweeps (counter, sequential, xbrle-seed). */
+  sweeps: number;
+  /** Touches made so far. */
+  touches: number;
+}
+
+/** Number of pages the `xbrle-seed` generator works on. */
+export const XBRLE_SEED_PAGES = 64;
+
+/** A running workload. */
+export class Workload {
+  readonly config: WorkloadConfig;
+  #prng: Prng;
+  #position: number;
+  #sweeps: number;
+  #touches: number;
+
+  private constructor(state: WorkloadState) {
+    this.config = state.config;
+    this.#prng = Prng.fromState(state.prng);
+    this.#position = state.position;
+    this.#sweeps = state.sweeps;
+    this.#touches = state.touches;
+  }
+
+  /** A workload at its start, seeded. */
+  static fresh(config: WorkloadConfig, seed: number): Workload {
+    return new Workload({ config, prng: new Prng(seed).state(), position: 0, sweeps: 0, touches: 0 });
+  }
+
+  /** Resumes a workload from a saved state; throws TypeError or RangeError on a malformed one. */
+  static resume(state: WorkloadState): Workload {
+    validateWorkloadState(state);
+    return new Workload(state);
+  }
+
+  /** The state, for device-state migration. */
+  state(): WorkloadState {
+    return {
+      config: { ...this.config },
+      prng: this.#prng.state(),
+      position: this.#position,
+      sweeps: this.#sweeps,
+      touches: this.#touches,
+    };
+  }
+
+  /** Touches made so far. */
+  get touches(): number {
+    return this.#touches;
+  }
+
+  /** Prepares RAM the workload relies on at guest boot (counter: byte 0 of every page to 0). */
+  boot(ram: Ram): void {
+    if (this.config.kind !== "counter") return;
+    for (const b of ram.blocks) for (let p = 0; p < b.pages; p++) b.bytes[p * PAGE_SIZE] = 0;
+  }
+
+  /** Makes `count` page touches: writes RAM, then marks the dirty log. */
+  touch(ram: Ram, log: DirtyLog, count: number): void {
+    const c = this.config;
+    const total = ram.totalPages;
+    if (c.kind === "idle" || total === 0) return;
+    const prng = this.#prng;
+    for (let i = 0; i < count; i++) {
+      let page: number;
+      switch (c.kind) {
+        case "sequential":
+          page = this.#position;
+          if (++this.#position >= total) this.#position = 0, this.#sweeps++;
+          writeRandom(ram, page, c.writeBytes, prng);
+          break;
+        case "random":
+          page = prng.nextInt(total);
+          writeRandom(ram, page, c.writeBytes, prng);
+          break;
+        case "hotset": {
+          const hot = Math.max(1, Math.floor(total * (c.hotsetRatio ?? 0.05)));
+          page = prng.nextFloat() < (c.hotsetProbability ?? 0.95) ? prng.nextInt(hot) : prng.nextInt(total);
+          writeRandom(ram, page, c.writeBytes, prng);
+          break;
+        }
+        case "xbrle-seed": {
+          const n = Math.min(XBRLE_SEED_PAGES, total);
+          const j = this.#position;
+          page = j;
+          const { bytes, offset } = locate(ram, page);
+          bytes[offset + 1234 + j] = (bytes[offset + 1234 + j] + j) & 0xff;
+          if (++this.#position >= n) this.#position = 0, this.#sweeps++;
+          break;
+        }
+        case "counter": {
+          page = this.#position;
+          const { bytes, offset } = locate(ram, page);
+          bytes[offset] = (bytes[offset] + 1) & 0xff;
+          if (++this.#position >= total) this.#position = 0, this.#sweeps++;
+          break;
+        }
+        default:
+          throw new TypeError(`Unknown workload kind "${c.kind}"`);
+      }
+      log.mark(page);
+    }
+    this.#touches += count;
+  }
+}
+
+function locate(ram: Ram, page: number): { bytes: Uint8Array<ArrayBufferLike>; offset: number } {
+  const blocks = ram.blocks;
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    const b = blocks[i];
+    if (page >= b.firstPage) {
+      LOC.bytes = b.bytes;
+      LOC.offset = (page - b.firstPage) * PAGE_SIZE;
+      return LOC;
+    }
+  }
+  throw new RangeError(`Page ${page} is outside guest RAM`);
+}
+const LOC: { bytes: Uint8Array<ArrayBufferLike>; offset: number } = { bytes: new Uint8Array(0), offset: 0 };
+
+function writeRandom(ram: Ram, page: number, writeBytes: number, prng: Prng): void {
+  const { bytes, offset } = locate(ram, page);
+  const start = offset + (writeBytes >= PAGE_SIZE ? 0 : prng.nextInt(PAGE_SIZE - writeBytes + 1));
+  let v = 0;
+  for (let k = 0; k < writeBytes; k++) {
+    if ((k & 3) === 0) v = prng.nextU32();
+    bytes[start + k] = v & 0xff;
+    v >>>= 8;
+  }
+}
+
+const KINDS = new Set(["idle", "sequential", "random", "hotset", "xbrle-seed", "counter"]);
+
+/** Validates a workload state that came from the wire. Throws TypeError/RangeError. */
+export function validateWorkloadState(s: unknown): asserts s is WorkloadState {
+  const st = s as WorkloadState;
+  if (typeof st !== "object" || st === null) throw new TypeError("Workload state is not an object");
+  const c = st.config;
+  if (typeof c !== "object" || c === null || !KINDS.has(c.kind)) {
+    throw new TypeError("Workload state has no valid config.kind");
+  }
+  if (!Number.isFinite(c.touchesPerSec) || c.touchesPerSec < 0) {
+    throw new RangeError("Workload state has an invalid touchesPerSec");
+  }
+  if (!Number.isInteger(c.writeBytes) || c.writeBytes < 1 || c.writeBytes > PAGE_SIZE) {
+    throw new RangeError(`Workload state has an invalid writeBytes ${c.writeBytes}`);
+  }
+  if (!Array.isArray(st.prng) || st.prng.length !== 4 || !st.prng.every((x) => Number.isInteger(x))) {
+    throw new TypeError("Workload state has an invalid PRNG state");
+  }
+  for (const k of ["position", "sweeps", "touches"] as const) {
+    if (!Number.isSafeInteger(st[k]) || st[k] < 0) throw new RangeError(`Workload state has an invalid ${k}`);
+  }
+}
+
+/**
+ * Checks the `counter` workload's invariant on RAM: byte 0 of the pages, in
+ * global order, is v+1 for a prefix and v for the rest (mod 256), with at most
+ * one step. Returns `{ ok, detail }`; never throws.
+ */
+export function checkCounterInvariant(ram: Ram): { ok: boolean; detail: string } {
+  let prev = -1;
+  let steps = 0;
+  let first = -1;
+  let page = 0;
+  for (const b of ram.blocks) {
+    for (let p = 0; p < b.pages; p++, page++) {
+      const v = b.bytes[p * PAGE_SIZE];
+      if (prev >= 0 && v !== prev) {
+        if (((prev - v) & 0xff) !== 1) {
+          return { ok: false, detail: `page ${page}: counter ${v} after ${prev}, expected ${prev} or ${(prev - 1) & 0xff}` };
+        }
+        if (++steps > 1) return { ok: false, detail: `page ${page}: a second step in the counter sweep` };
+      }
+      if (first < 0) first = v;
+      prev = v;
+    }
+  }
+  return { ok: true, detail: steps ? "one sweep boundary" : "uniform" };
+}

@@ -1,0 +1,81 @@
+/**
+ * The Ferry migration stream, version 1. Integers are big-endian.
+ *
+ * ```
+ * stream    := header setup ram* device end          (a completed migration)
+ *            | header [setup ram*] abort              (the source gave up)
+ * header    := magic:u32 = 0x46455259 ("FERY")  version:u16 = 1  flags:u16 = 0
+ * setup     := 0x01 pageSize:u32 capabilities:u32 blockCount:u16 block{blockCount}
+ *              paramsLen:u16 params:msgpack[paramsLen]
+ * block     := nameLen:u8 name:ascii[nameLen] pages:u32
+ * ram       := 0x02 round:u32 record* eos
+ * record    := flags:u8 address payload
+ *   flags   := kind (bits 0-4) | addressing (bits 6-7)
+ *   address := (addressing 0, FULL)  block:u16 page:u32
+ *            | (addressing 1, BLOCK) page:u32            (same block as the last record)
+ *            | (addressing 2, NEXT)  nothing             (the page after the last record's last page)
+ *   kind 1 ZERO    payload := nothing                    (a zero page: 1 byte with NEXT)
+ *   kind 2 NORMAL  payload := count:u16 data:u8[count*pageSize]   (count consecutive pages, 1..64)
+ *   kind 3 XBZRLE  payload := len:u16 data:u8[len]       (delta against the destination's copy; 1..pageSize)
+ *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]      (count consecutive pages, compressed together)
+ * eos       := 0x00                                      (kind 0, addressing 0: end of section)
+ * device    := 0x03 len:u32 state:msgpack[len]           (at most 1 MiB)
+ * end       := 0x04
+ * abort     := 0x05 len:u16 reason:utf8[len]
+ * ```
+ *
+ * The return path (destination to source, on the same connection):
+ * ```
+ * ack       := 0x81 status:u8 (0 loaded, 1 failed) len:u16 message:utf8[len]
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { MAGIC, VERSION } from "./format.ts";
+ * console.log(MAGIC.toString(16), VERSION); // 46455259 1
+ * ```
+ * @module
+ */
+
+/** "FERY". */
+export const MAGIC = 0x46455259;
+/** Stream version this code writes and reads. */
+export const VERSION = 1;
+/** Header length in bytes. */
+export const HEADER_BYTES = 8;
+
+/** Section types. */
+export const SECTION_SETUP = 0x01,
+  SECTION_RAM = 0x02,
+  SECTION_DEVICE = 0x03,
+  SECTION_END = 0x04,
+  SECTION_ABORT = 0x05;
+
+/** Record kinds (flags bits 0-4). */
+export const KIND_EOS = 0, KIND_ZERO = 1, KIND_NORMAL = 2, KIND_XBZRLE = 3, KIND_DEFLATE = 4;
+/** Mask of the kind bits. */
+export const KIND_MASK = 0x1f;
+/** Addressing modes (flags bits 6-7). */
+export const ADDR_FULL = 0x00, ADDR_BLOCK = 0x40, ADDR_NEXT = 0x80;
+/** Mask of the addressing bits. */
+export const ADDR_MASK = 0xc0;
+
+/** Most pages in one NORMAL or DEFLATE record. */
+export const RUN_PAGES_MAX = 64;
+/** Longest device-state section. */
+export const DEVICE_BYTES_MAX = 1024 * 1024;
+/** Most RAM blocks. */
+export const BLOCKS_MAX = 256;
+/** Longest setup parameter blob. */
+export const PARAMS_BYTES_MAX = 16 * 1024;
+
+/** Return-path message: the destination's verdict. */
+export const RP_ACK = 0x81;
+/** Ack statuses. */
+export const ACK_LOADED = 0, ACK_FAILED = 1;
+
+/** Capability bits in the setup section. */
+export const CAP_XBZRLE = 1 << 0, CAP_COMPRESS = 1 << 1;
+
+/** Names of record kinds, for statistics. */
+export const KIND_NAMES = ["eos", "zero", "normal", "xbzrle", "deflate"] as const;

@@ -1,0 +1,255 @@
+/**
+ * Reads the migration stream (grammar in format.ts) as hostile input: every
+ * length, block id and page number is checked before it is used, and every
+ * error is a RangeError or TypeError whose message says what was wrong and at
+ * which stream offset. A silent peer is the link's business (its idle
+ * timeout); the reader never waits on anything else.
+ *
+ * Hot path: `need` awaits only when the buffer lacks bytes; the accessors are
+ * synchronous.
+ *
+ * @example
+ * ```ts
+ * import { memoryLinkPair } from "../net/link.ts";
+ * import { StreamReader } from "./reader.ts";
+ * import { StreamWriter } from "./writer.ts";
+ * const [a, b] = memoryLinkPair();
+ * const w = new StreamWriter(a);
+ * w.header();
+ * const sent = w.finish();
+ * const r = new StreamReader(b);
+ * await r.header();
+ * await sent;
+ * ```
+ * @module
+ */
+import type { Link } from "../net/link.ts";
+import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
+import {
+  ADDR_BLOCK,
+  ADDR_FULL,
+  ADDR_MASK,
+  ADDR_NEXT,
+  BLOCKS_MAX,
+  HEADER_BYTES,
+  KIND_MASK,
+  MAGIC,
+  PARAMS_BYTES_MAX,
+  VERSION,
+} from "./format.ts";
+
+/** A block as the setup section declares it. */
+export interface StreamBlock {
+  name: string;
+  pages: number;
+}
+
+/** The setup section. */
+export interface StreamSetup {
+  pageSize: number;
+  capabilities: number;
+  blocks: StreamBlock[];
+  params: Uint8Array;
+}
+
+/** Buffered reader over a link, tracking the absolute stream offset. */
+export class StreamReader {
+  #link: Link;
+  /** The buffer; valid bytes are `[pos, end)`. */
+  buf: Uint8Array;
+  /** A DataView over {@link buf}. */
+  view: DataView;
+  /** Read position in {@link buf}. */
+  pos = 0;
+  /** End of valid bytes in {@link buf}. */
+  end = 0;
+  #base = 0;
+  #blocks: StreamBlock[] = [];
+  #lastBlock = -1;
+  #nextPage = -1;
+  /** Block of the last record head. */
+  block = 0;
+  /** Page within block of the last record head. */
+  page = 0;
+  /** Offset of the last record head (for error messages). */
+  recordOffset = 0;
+  #maxRamBytes: number;
+
+  /** Creates a reader on `link`. */
+  constructor(link: Link, options: { bufferBytes?: number; maxRamBytes?: number } = {}) {
+    this.#link = link;
+    this.buf = new Uint8Array(options.bufferBytes ?? 4 * 1024 * 1024);
+    this.view = new DataView(this.buf.buffer);
+    this.#maxRamBytes = options.maxRamBytes ?? RAM_BYTES_MAX;
+  }
+
+  /** Absolute stream offset of the next unread byte. */
+  get offset(): number {
+    return this.#base + this.pos;
+  }
+
+  /** Bytes received so far. */
+  get received(): number {
+    return this.#base + this.end;
+  }
+
+  /** Ensures `n` unread bytes are buffered; `what` names the thing being read, for errors. */
+  async need(n: number, what: string): Promise<void> {
+    if (this.end - this.pos >= n) return;
+    if (n > this.buf.length) {
+      throw new RangeError(`${what} needs ${n} bytes, more than the reader holds, at stream offset ${this.offset}`);
+    }
+    if (this.pos > 0) {
+      this.buf.copyWithin(0, this.pos, this.end);
+      this.#base += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
+    }
+    while (this.end < n) {
+      const got = await this.#link.read(this.buf.subarray(this.end));
+      if (got === null) {
+        throw new RangeError(
+          `Stream ended at offset ${this.#base + this.end} in the middle of ${what} (${n - this.end} more bytes expected)`,
+        );
+      }
+      this.end += got;
+    }
+  }
+
+  /** Reads a byte. */
+  u8(): number {
+    return this.buf[this.pos++];
+  }
+
+  /** Reads a big-endian u16. */
+  u16(): number {
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  /** Reads a big-endian u32. */
+  u32(): number {
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A RangeError saying what is wrong at `offset` (default: the current offset). */
+  error(message: string, offset = this.offset): RangeError {
+    return new RangeError(`${message} at stream offset ${offset}`);
+  }
+
+  /** Reads and checks the header. */
+  async header(): Promise<void> {
+    await this.need(HEADER_BYTES, "the stream header");
+    const magic = this.u32();
+    if (magic !== MAGIC) throw this.error(`Bad magic 0x${magic.toString(16).padStart(8, "0")}, expected "FERY"`, 0);
+    const version = this.u16();
+    if (version !== VERSION) throw this.error(`Unsupported stream version ${version}, this reader knows ${VERSION}`, 4);
+    const flags = this.u16();
+    if (flags !== 0) throw this.error(`Unknown header flags 0x${flags.toString(16)}`, 6);
+  }
+
+  /** Reads the body of a setup section (its type byte already read). */
+  async setup(): Promise<StreamSetup> {
+    await this.need(10, "the setup section");
+    const pageSize = this.u32();
+    if (pageSize !== PAGE_SIZE) throw this.error(`Page size ${pageSize} is not ${PAGE_SIZE}`, this.offset - 4);
+    const capabilities = this.u32();
+    const count = this.u16();
+    if (count < 1 || count > BLOCKS_MAX) throw this.error(`Block count ${count} is not in 1..${BLOCKS_MAX}`, this.offset - 2);
+    const blocks: StreamBlock[] = [];
+    let total = 0;
+    const seen = new Set<string>();
+    for (let i = 0; i < count; i++) {
+      const at = this.offset;
+      await this.need(1, "a block name length");
+      const len = this.u8();
+      if (len === 0) throw this.error(`Block ${i} has an empty name`, at);
+      await this.need(len + 4, "a block entry");
+      const raw = this.buf.subarray(this.pos, this.pos + len);
+      for (const c of raw) {
+        if (c < 0x21 || c > 0x7e) throw this.error(`Block ${i} name has a non-printable byte 0x${c.toString(16)}`, at + 1);
+      }
+      const name = new TextDecoder().decode(raw);
+      this.pos += len;
+      if (seen.has(name)) throw this.error(`Block name "${name}" appears twice`, at);
+      seen.add(name);
+      const pages = this.u32();
+      if (pages < 1) throw this.error(`Block "${name}" has no pages`, this.offset - 4);
+      total += pages * PAGE_SIZE;
+      if (total > this.#maxRamBytes) {
+        throw this.error(`Blocks total more than the ${this.#maxRamBytes} bytes this destination accepts`, this.offset - 4);
+      }
+      blocks.push({ name, pages });
+    }
+    await this.need(2, "the setup parameter length");
+    const plen = this.u16();
+    if (plen > PARAMS_BYTES_MAX) throw this.error(`Setup parameters of ${plen} bytes exceed ${PARAMS_BYTES_MAX}`, this.offset - 2);
+    await this.need(plen, "the setup parameters");
+    const params = this.buf.slice(this.pos, this.pos + plen);
+    this.pos += plen;
+    this.#blocks = blocks;
+    return { pageSize, capabilities, blocks, params };
+  }
+
+  /** Resets addressing at the start of a RAM section. */
+  ramBegin(): void {
+    this.#lastBlock = -1;
+    this.#nextPage = -1;
+  }
+
+  /**
+   * Reads a record's flags and address (7 bytes must be available or the
+   * stream must end first). Sets {@link block} and {@link page}; checks that
+   * `pages` pages from there lie in the block once the caller knows the count
+   * (see {@link checkRun}). Returns the kind; kind 0 (end of section) has no address.
+   */
+  async recordHead(): Promise<number> {
+    this.recordOffset = this.offset;
+    if (this.end - this.pos < 7) await this.need(1, "a page record");
+    const flags = this.buf[this.pos++];
+    const kind = flags & KIND_MASK;
+    const addressing = flags & ADDR_MASK;
+    if (flags & 0x20) throw this.error(`Reserved flag bit set in record flags 0x${flags.toString(16)}`, this.recordOffset);
+    if (kind === 0) {
+      if (addressing !== 0) throw this.error(`End-of-section record with addressing bits 0x${flags.toString(16)}`, this.recordOffset);
+      return 0;
+    }
+    if (addressing === ADDR_NEXT) {
+      if (this.#lastBlock < 0) throw this.error("Record addresses the next page but no page came before", this.recordOffset);
+      this.block = this.#lastBlock;
+      this.page = this.#nextPage;
+    } else if (addressing === ADDR_BLOCK) {
+      if (this.#lastBlock < 0) throw this.error("Record addresses the same block but no block came before", this.recordOffset);
+      await this.need(4, "a record address");
+      this.block = this.#lastBlock;
+      this.page = this.u32();
+    } else if (addressing === ADDR_FULL) {
+      await this.need(6, "a record address");
+      const block = this.u16();
+      if (block >= this.#blocks.length) {
+        throw this.error(`Block id ${block} is not declared (the setup declared ${this.#blocks.length})`, this.recordOffset + 1);
+      }
+      this.block = block;
+      this.page = this.u32();
+    } else {
+      throw this.error(`Unknown addressing mode in record flags 0x${flags.toString(16)}`, this.recordOffset);
+    }
+    this.#lastBlock = this.block;
+    return kind;
+  }
+
+  /** Checks that `pages` pages from the last record head lie in its block, and advances the next-page address. */
+  checkRun(pages: number): void {
+    const b = this.#blocks[this.block];
+    if (this.page >= b.pages || this.page + pages > b.pages) {
+      throw this.error(
+        `Page ${this.page}${pages > 1 ? `..${this.page + pages - 1}` : ""} is past the end of block "${b.name}" (${b.pages} pages)`,
+        this.recordOffset,
+      );
+    }
+    this.#nextPage = this.page + pages;
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Writes the migration stream (grammar in format.ts) into large buffers and
+ * hands them to the link, double-buffered: one buffer is on the wire while the
+ * next fills. Page records are written with the shortest addressing the
+ * previous record allows.
+ *
+ * Hot path: the `ensure`/`u8`/`pageData` calls are synchronous; only a flush
+ * awaits, once per buffer.
+ *
+ * @example
+ * ```ts
+ * import { memoryLinkPair } from "../net/link.ts";
+ * import { StreamWriter } from "./writer.ts";
+ * const [a, b] = memoryLinkPair();
+ * const w = new StreamWriter(a);
+ * w.header();
+ * const done = w.finish();
+ * await b.read(new Uint8Array(64));
+ * await done;
+ * ```
+ * @module
+ */
+import type { Link } from "../net/link.ts";
+import {
+  ADDR_BLOCK,
+  ADDR_FULL,
+  ADDR_NEXT,
+  HEADER_BYTES,
+  KIND_EOS,
+  MAGIC,
+  SECTION_ABORT,
+  SECTION_DEVICE,
+  SECTION_END,
+  SECTION_RAM,
+  SECTION_SETUP,
+  VERSION,
+} from "./format.ts";
+
+/** Called before each buffer goes on the wire, with its size; may delay (rate limit) or throw (cancel). */
+export type FlushGate = (bytes: number) => Promise<void> | void;
+
+/** Stream writer options. */
+export interface StreamWriterOptions {
+  /** Size of each of the two buffers (default 1 MiB). */
+  bufferBytes?: number;
+  /** Awaited before each buffer is sent. */
+  gate?: FlushGate;
+}
+
+/** Buffered, double-buffered stream writer with page-record addressing. */
+export class StreamWriter {
+  #link: Link;
+  #bufs: [Uint8Array, Uint8Array];
+  #views: [DataView, DataView];
+  #cur = 0;
+  /** The buffer being filled. */
+  buf: Uint8Array;
+  /** A DataView over {@link buf}. */
+  view: DataView;
+  /** Write position in {@link buf}. */
+  pos = 0;
+  #flushed = 0;
+  #inflight: Promise<void> | null = null;
+  #gate?: FlushGate;
+  #lastBlock = -1;
+  #nextPage = -1;
+  #inRam = false;
+
+  /** Creates a writer on `link`. */
+  constructor(link: Link, options: StreamWriterOptions = {}) {
+    const size = options.bufferBytes ?? 1024 * 1024;
+    this.#link = link;
+    this.#bufs = [new Uint8Array(size), new Uint8Array(size)];
+    this.#views = [new DataView(this.#bufs[0].buffer), new DataView(this.#bufs[1].buffer)];
+    this.buf = this.#bufs[0];
+    this.view = this.#views[0];
+    this.#gate = options.gate;
+  }
+
+  /** Bytes handed to the link so far plus bytes buffered: the stream offset. */
+  get offset(): number {
+    return this.#flushed + this.pos;
+  }
+
+  /** Space left in the current buffer. */
+  get free(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Capacity of one buffer. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Ensures `n` bytes of room, flushing when needed. */
+  async ensure(n: number): Promise<void> {
+    if (this.buf.length - this.pos >= n) return;
+    if (n > this.buf.length) throw new RangeError(`A record of ${n} bytes exceeds the stream buffer`);
+    await this.flush();
+  }
+
+  /** Sends the current buffer (after the previous one finished) and switches buffers. */
+  async flush(): Promise<void> {
+    if (this.pos === 0) return;
+    const n = this.pos;
+    if (this.#gate) await this.#gate(n);
+    const prev = this.#inflight;
+    if (prev) await prev;
+    const out = this.buf.subarray(0, n);
+    const p = this.#link.write(out);
+    p.catch(() => {}); // seen when awaited; never an unhandled rejection meanwhile
+    this.#inflight = p;
+    this.#flushed += n;
+    this.#cur ^= 1;
+    this.buf = this.#bufs[this.#cur];
+    this.view = this.#views[this.#cur];
+    this.pos = 0;
+  }
+
+  /** Flushes and waits until everything is on the link. */
+  async finish(): Promise<void> {
+    await this.flush();
+    const p = this.#inflight;
+    this.#inflight = null;
+    if (p) await p;
+  }
+
+  /** Writes one byte (room must have been ensured). */
+  u8(v: number): void {
+    this.buf[this.pos++] = v;
+  }
+
+  /** Writes a big-endian u16. */
+  u16(v: number): void {
+    this.view.setUint16(this.pos, v);
+    this.pos += 2;
+  }
+
+  /** Writes a big-endian u32. */
+  u32(v: number): void {
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+
+  /** Copies `len` bytes of `src` from `off`. */
+  copy(src: Uint8Array, off: number, len: number): void {
+    this.buf.set(len === src.length && off === 0 ? src : src.subarray(off, off + len), this.pos);
+    this.pos += len;
+  }
+
+  /** Writes the stream header. */
+  header(): void {
+    this.view.setUint32(this.pos, MAGIC);
+    this.view.setUint16(this.pos + 4, VERSION);
+    this.view.setUint16(this.pos + 6, 0);
+    this.pos += HEADER_BYTES;
+  }
+
+  /** Writes a setup section. */
+  async setup(options: {
+    pageSize: number;
+    capabilities: number;
+    blocks: { name: string; pages: number }[];
+    params: Uint8Array;
+  }): Promise<void> {
+    const names = options.blocks.map((b) => new TextEncoder().encode(b.name));
+    await this.ensure(1 + 4 + 4 + 2 + names.reduce((a, n) => a + 1 + n.length + 4, 0) + 2 + options.params.length);
+    this.u8(SECTION_SETUP);
+    this.u32(options.pageSize);
+    this.u32(options.capabilities);
+    this.u16(options.blocks.length);
+    options.blocks.forEach((b, i) => {
+      this.u8(names[i].length);
+      this.copy(names[i], 0, names[i].length);
+      this.u32(b.pages);
+    });
+    this.u16(options.params.length);
+    this.copy(options.params, 0, options.params.length);
+  }
+
+  /** Opens a RAM section for `round`. */
+  async ramBegin(round: number): Promise<void> {
+    await this.ensure(5);
+    this.u8(SECTION_RAM);
+    this.u32(round);
+    this.#lastBlock = -1;
+    this.#nextPage = -1;
+    this.#inRam = true;
+  }
+
+  /** Closes a RAM section. */
+  async ramEnd(): Promise<void> {
+    await this.ensure(1);
+    this.u8(KIND_EOS);
+    this.#inRam = false;
+  }
+
+  /**
+   * Writes a record's flags and address for `pages` pages starting at `page`
+   * of `block` (room for 7 bytes must have been ensured); returns bytes written.
+   */
+  recordHead(kind: number, block: number, page: number, pages: number): number {
+    const start = this.pos;
+    if (block === this.#lastBlock) {
+      if (page === this.#nextPage) {
+        this.buf[this.pos++] = kind | ADDR_NEXT;
+      } else {
+        this.buf[this.pos++] = kind | ADDR_BLOCK;
+        this.u32(page);
+      }
+    } else {
+      this.buf[this.pos++] = kind | ADDR_FULL;
+      this.u16(block);
+      this.u32(page);
+      this.#lastBlock = block;
+    }
+    this.#nextPage = page + pages;
+    return this.pos - start;
+  }
+
+  /** Writes the device-state section. */
+  async device(state: Uint8Array): Promise<void> {
+    await this.ensure(5);
+    this.u8(SECTION_DEVICE);
+    this.u32(state.length);
+    let off = 0;
+    while (off < state.length) {
+      if (this.free === 0) await this.flush();
+      const n = Math.min(this.free, state.length - off);
+      this.copy(state, off, n);
+      off += n;
+    }
+  }
+
+  /** Writes the end section. */
+  async end(): Promise<void> {
+    await this.ensure(1);
+    this.u8(SECTION_END);
+  }
+
+  /**
+   * Ends the stream with an abort section after a failure or cancel: closes an
+   * open RAM section first, skips the gate, and sends what is buffered (every
+   * buffer ends on a record boundary).
+   */
+  async abortQuietly(reason: string): Promise<void> {
+    this.#gate = undefined;
+    if (this.#inRam) await this.ramEnd();
+    await this.abort(reason);
+    await this.finish();
+  }
+
+  /** Writes an abort section with a reason. */
+  async abort(reason: string): Promise<void> {
+    const r = new TextEncoder().encode(reason).subarray(0, 1024);
+    await this.ensure(3 + r.length);
+    this.u8(SECTION_ABORT);
+    this.u16(r.length);
+    this.copy(r, 0, r.length);
+  }
+}
