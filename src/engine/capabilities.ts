@@ -48,7 +48,9 @@ const int = (min: number, max: number) => (v: unknown) => {
 };
 const oneOf = (...choices: string[]) => (v: unknown) => {
   if (typeof v !== "string" || !choices.includes(v)) {
-    throw new RangeError(`must be one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${JSON.stringify(v)}`);
+    throw new RangeError(
+      `must be one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 };
@@ -67,12 +69,44 @@ const powerOfTwoPagesSize = (v: unknown) => {
 
 /** Parameters of plain precopy (always accepted). */
 export const BASE_PARAMETERS: ParameterDecl[] = [
-  { name: "downtimeLimitMs", default: 300, parse: ms(0), doc: "Largest expected downtime at which the source stops the guest and copies the rest." },
-  { name: "maxBandwidth", default: 0, parse: bandwidth, doc: 'Rate limit of the stream while the guest runs ("1Gbit", "100MiB/s"; 0 = unlimited). Stop-and-copy is not limited.' },
-  { name: "maxRounds", default: 30, parse: int(0, 100_000), doc: "Most dirty rounds after the bulk pass before onNoConvergence applies." },
-  { name: "maxTimeMs", default: 60_000, parse: ms(1), doc: "Longest precopy time before onNoConvergence applies." },
-  { name: "onNoConvergence", default: "force", parse: oneOf("force", "cancel"), doc: "What to do when maxRounds or maxTimeMs is hit: force stop-and-copy, or cancel." },
-  { name: "peerTimeoutMs", default: 5_000, parse: ms(1), doc: "A peer that makes no progress on the stream for this long is declared silent and the migration fails." },
+  {
+    name: "downtimeLimitMs",
+    default: 300,
+    parse: ms(0),
+    doc: "Largest expected downtime at which the source stops the guest and copies the rest.",
+  },
+  {
+    name: "maxBandwidth",
+    default: 0,
+    parse: bandwidth,
+    doc:
+      'Rate limit of the stream while the guest runs ("1Gbit", "100MiB/s"; 0 = unlimited). Stop-and-copy is not limited.',
+  },
+  {
+    name: "maxRounds",
+    default: 30,
+    parse: int(0, 100_000),
+    doc: "Most dirty rounds after the bulk pass before onNoConvergence applies.",
+  },
+  {
+    name: "maxTimeMs",
+    default: 60_000,
+    parse: ms(1),
+    doc: "Longest precopy time before onNoConvergence applies.",
+  },
+  {
+    name: "onNoConvergence",
+    default: "force",
+    parse: oneOf("force", "cancel"),
+    doc: "What to do when maxRounds or maxTimeMs is hit: force stop-and-copy, or cancel.",
+  },
+  {
+    name: "peerTimeoutMs",
+    default: 5_000,
+    parse: ms(1),
+    doc:
+      "A peer that makes no progress on the stream for this long is declared silent and the migration fails.",
+  },
 ];
 
 /** Every capability Ferry has. Later capabilities add their entry here. */
@@ -93,7 +127,9 @@ export interface MigrationConfig {
 
 /** Resolves `migration` from a scenario; `errors` lists every problem, each naming its field. */
 export function resolveMigration(
-  spec: { capabilities?: Record<string, unknown>; parameters?: Record<string, unknown> } | undefined,
+  spec:
+    | { capabilities?: Record<string, unknown>; parameters?: Record<string, unknown> }
+    | undefined,
   where = "migration",
 ): { config: MigrationConfig; errors: string[] } {
   const errors: string[] = [];
@@ -108,7 +144,9 @@ export function resolveMigration(
         const known = CAPABILITIES.map((c) => c.name).join(", ") || "none yet";
         errors.push(`${where}.capabilities.${name}: unknown capability (known: ${known})`);
       } else if (typeof on !== "boolean") {
-        errors.push(`${where}.capabilities.${name}: must be true or false, got ${JSON.stringify(on)}`);
+        errors.push(
+          `${where}.capabilities.${name}: must be true or false, got ${JSON.stringify(on)}`,
+        );
       } else caps[name] = on;
     }
   }
@@ -123,8 +161,12 @@ export function resolveMigration(
   const config: Record<string, unknown> = { capabilities: caps };
   const decls = new Map<string, { p: ParameterDecl; owner?: string }>();
   for (const p of BASE_PARAMETERS) decls.set(p.name, { p });
-  for (const c of CAPABILITIES) for (const p of c.parameters) decls.set(p.name, { p, owner: c.name });
-  for (const { p, owner } of decls.values()) if (!owner || caps[owner]) config[p.name] = p.parse(p.default);
+  for (const c of CAPABILITIES) {
+    for (const p of c.parameters) decls.set(p.name, { p, owner: c.name });
+  }
+  for (const { p, owner } of decls.values()) {
+    if (!owner || caps[owner]) config[p.name] = p.parse(p.default);
+  }
   const params = spec?.parameters ?? {};
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
     errors.push(`${where}.parameters: must be an object`);
@@ -132,11 +174,15 @@ export function resolveMigration(
     for (const [name, value] of Object.entries(params)) {
       const d = decls.get(name);
       if (!d) {
-        errors.push(`${where}.parameters.${name}: unknown parameter (known: ${[...decls.keys()].join(", ")})`);
+        errors.push(
+          `${where}.parameters.${name}: unknown parameter (known: ${[...decls.keys()].join(", ")})`,
+        );
         continue;
       }
       if (d.owner && !caps[d.owner]) {
-        errors.push(`${where}.parameters.${name}: belongs to capability ${d.owner}, which is not on`);
+        errors.push(
+          `${where}.parameters.${name}: belongs to capability ${d.owner}, which is not on`,
+        );
         continue;
       }
       try {

@@ -78,10 +78,16 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     firstByteAtMs = clock.nowMs();
     await r.need(1, "the setup section");
     const first = r.u8();
-    if (first !== SECTION_SETUP) throw r.error(`Expected the setup section (0x01), got 0x${first.toString(16)}`, r.offset - 1);
+    if (first !== SECTION_SETUP) {
+      throw r.error(`Expected the setup section (0x01), got 0x${first.toString(16)}`, r.offset - 1);
+    }
     const setup = await r.setup();
     if (setup.capabilities !== 0) {
-      throw r.error(`Setup asks for capabilities 0x${setup.capabilities.toString(16)} this destination does not have`);
+      throw r.error(
+        `Setup asks for capabilities 0x${
+          setup.capabilities.toString(16)
+        } this destination does not have`,
+      );
     }
     ram = options.createRam(setup);
     const words = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
@@ -95,7 +101,9 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         if (sawDevice) throw r.error("RAM section after the device state", at);
         await r.need(4, "the RAM section round");
         const round = r.u32();
-        if (round < lastRound) throw r.error(`RAM section for round ${round} after round ${lastRound}`, at + 1);
+        if (round < lastRound) {
+          throw r.error(`RAM section for round ${round} after round ${lastRound}`, at + 1);
+        }
         if (round !== lastRound) await hooks.phase?.(round === 0 ? "bulk" : "round", round);
         lastRound = round;
         rounds = round;
@@ -106,7 +114,9 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         await hooks.phase?.("device-state", lastRound);
         await r.need(4, "the device-state length");
         const len = r.u32();
-        if (len > DEVICE_BYTES_MAX) throw r.error(`Device state of ${len} bytes exceeds ${DEVICE_BYTES_MAX}`, at + 1);
+        if (len > DEVICE_BYTES_MAX) {
+          throw r.error(`Device state of ${len} bytes exceeds ${DEVICE_BYTES_MAX}`, at + 1);
+        }
         await r.need(len, "the device state");
         const state = r.buf.slice(r.pos, r.pos + len);
         r.pos += len;
@@ -137,7 +147,9 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     await sendAck(link, ACK_LOADED, "loaded");
   } catch (e) {
     if (e instanceof SourceAborted) {
-      outcome = e.message.startsWith("Did not converge") || e.message.startsWith("cancel") ? "cancelled" : "failed";
+      outcome = e.message.startsWith("Did not converge") || e.message.startsWith("cancel")
+        ? "cancelled"
+        : "failed";
       error = `Source aborted the migration: ${e.message}`;
     } else {
       outcome = "failed";
@@ -168,7 +180,12 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
 class SourceAborted extends Error {}
 
 /** Loads the records of one RAM section, up to and including its end record. */
-async function loadRam(r: StreamReader, ram: Ram, words: Int32Array[], stats: KindStats): Promise<void> {
+async function loadRam(
+  r: StreamReader,
+  ram: Ram,
+  words: Int32Array[],
+  stats: KindStats,
+): Promise<void> {
   const blocks = ram.blocks;
   for (;;) {
     const at = r.offset;
@@ -187,7 +204,9 @@ async function loadRam(r: StreamReader, ram: Ram, words: Int32Array[], stats: Ki
       case KIND_NORMAL: {
         await r.need(2, "a normal-page count");
         const count = r.u16();
-        if (count < 1 || count > RUN_PAGES_MAX) throw r.error(`Normal record count ${count} is not in 1..${RUN_PAGES_MAX}`, at);
+        if (count < 1 || count > RUN_PAGES_MAX) {
+          throw r.error(`Normal record count ${count} is not in 1..${RUN_PAGES_MAX}`, at);
+        }
         r.checkRun(count);
         const len = count * PAGE_SIZE;
         await r.need(len, "normal page data");
@@ -199,7 +218,9 @@ async function loadRam(r: StreamReader, ram: Ram, words: Int32Array[], stats: Ki
       }
       default:
         throw r.error(
-          `Record kind ${kind} (${KIND_NAMES[kind] ?? "unknown"}) is not allowed by the negotiated capabilities`,
+          `Record kind ${kind} (${
+            KIND_NAMES[kind] ?? "unknown"
+          }) is not allowed by the negotiated capabilities`,
           at,
         );
     }

@@ -41,7 +41,8 @@ async function migrate(ram: Ram, guest: SourceGuest, parameters: Record<string, 
     runDestination({
       link: b,
       clock: systemClock,
-      createRam: (setup) => createRam(setup.blocks.map((x) => ({ name: x.name, bytes: x.pages * PAGE_SIZE }))),
+      createRam: (setup) =>
+        createRam(setup.blocks.map((x) => ({ name: x.name, bytes: x.pages * PAGE_SIZE }))),
       loadDevice: (s) => {
         device = s;
       },
@@ -55,7 +56,10 @@ function sameRam(a: Ram, b: Ram): boolean {
 }
 
 Deno.test("engine migrates a busy guest over an in-memory link, memory equal", async () => {
-  const ram = createRam([{ name: "pc.ram", bytes: 4 << 20 }, { name: "vga.vram", bytes: 256 << 10 }]);
+  const ram = createRam([{ name: "pc.ram", bytes: 4 << 20 }, {
+    name: "vga.vram",
+    bytes: 256 << 10,
+  }]);
   fillRam(ram, { fill: "random", seed: 1 });
   ram.blocks[0].bytes.fill(0, 512 * PAGE_SIZE, 576 * PAGE_SIZE); // zero pages outside the hot set
   const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 64 }, 3);
@@ -86,7 +90,11 @@ Deno.test("engine cancels on no convergence when told to, and the destination di
   const ram = createRam([{ name: "pc.ram", bytes: 1 << 20 }]);
   const w = Workload.fresh({ kind: "random", touchesPerSec: 0, writeBytes: 4096 }, 5);
   const guest = steppedGuest(ram, w, 200);
-  const { src, dst } = await migrate(ram, guest, { downtimeLimitMs: 0, maxRounds: 2, onNoConvergence: "cancel" });
+  const { src, dst } = await migrate(ram, guest, {
+    downtimeLimitMs: 0,
+    maxRounds: 2,
+    onNoConvergence: "cancel",
+  });
   assertEquals(src.outcome, "cancelled");
   assertEquals(src.guestRunning, true);
   assertMatch(src.error ?? "", /Did not converge after 2 rounds/);

@@ -115,7 +115,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
 
   // Rate limit and cancellation, checked before every buffer goes out.
   let limit = config.maxBandwidth;
-  let windowStart = startAtMs;
+  const windowStart = startAtMs;
   let windowBytes = 0;
   let peerFailure: string | null = null;
   const gate = async (n: number) => {
@@ -270,7 +270,9 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
           : `${Math.round(elapsed)} ms (maxTimeMs ${config.maxTimeMs})`;
         if (config.onNoConvergence === "cancel") {
           throw new Cancelled(
-            `Did not converge after ${why}: expected downtime ${r.expectedDowntimeMs.toFixed(0)} ms > limit ${config.downtimeLimitMs} ms`,
+            `Did not converge after ${why}: expected downtime ${
+              r.expectedDowntimeMs.toFixed(0)
+            } ms > limit ${config.downtimeLimitMs} ms`,
           );
         }
         forced = true;
@@ -300,7 +302,11 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     stats.bytes[K_OVERHEAD] += 5 + device.length + 1;
     await w.finish();
     const a = await timed(ack, config.peerTimeoutMs, clock);
-    if (a === TIMEOUT) throw new Error(`No ack from the destination within ${config.peerTimeoutMs} ms after the end of the stream`);
+    if (a === TIMEOUT) {
+      throw new Error(
+        `No ack from the destination within ${config.peerTimeoutMs} ms after the end of the stream`,
+      );
+    }
     if (!a) throw new Error("The destination closed the return path without an ack");
     if (a.status !== ACK_LOADED) throw new Error(peerFailure ?? `Destination failed: ${a.message}`);
     ackAtMs = clock.nowMs();
@@ -313,7 +319,9 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       outcome = "failed";
       // A write that failed because the destination gave up: prefer its own words.
       const a = await timed(ack, 200, clock);
-      error = peerFailure ?? (a && a !== TIMEOUT && a.status !== ACK_LOADED ? `Destination failed: ${a.message}` : undefined) ??
+      error = peerFailure ?? (a && a !== TIMEOUT && a.status !== ACK_LOADED
+        ? `Destination failed: ${a.message}`
+        : undefined) ??
         (e as Error).message;
     }
     try {
@@ -371,7 +379,9 @@ async function readAck(link: Link): Promise<{ status: number; message: string } 
     return true;
   };
   if (!(await fill(4))) return null;
-  if (buf[0] !== RP_ACK) return { status: -1, message: `unexpected return-path byte 0x${buf[0].toString(16)}` };
+  if (buf[0] !== RP_ACK) {
+    return { status: -1, message: `unexpected return-path byte 0x${buf[0].toString(16)}` };
+  }
   const len = Math.min((buf[2] << 8) | buf[3], 1024);
   if (!(await fill(4 + len))) return null;
   return { status: buf[1], message: new TextDecoder().decode(buf.subarray(4, 4 + len)) };

@@ -22,7 +22,8 @@ export function isZeroPage(words: Int32Array, wordOffset: number): boolean {
   const end = wordOffset + PAGE_WORDS;
   for (let i = wordOffset; i < end; i += 8) {
     if (
-      (words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] | words[i + 6] |
+      (words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] |
+        words[i + 6] |
         words[i + 7]) !== 0
     ) return false;
   }

@@ -25,7 +25,9 @@ export class DirtyLog {
     this.pages = pages;
     const n = Math.ceil(pages / 32);
     this.words = new Int32Array(sab ?? new SharedArrayBuffer(n * 4));
-    if (this.words.length !== n) throw new RangeError(`Dirty log buffer holds ${this.words.length} words, expected ${n}`);
+    if (this.words.length !== n) {
+      throw new RangeError(`Dirty log buffer holds ${this.words.length} words, expected ${n}`);
+    }
   }
 
   /** The shared buffer, to hand to a worker. */

@@ -59,14 +59,18 @@ export function createRam(specs: BlockSpec[], sabs?: SharedArrayBuffer[]): Ram {
     }
     const sab = sabs?.[id] ?? new SharedArrayBuffer(spec.bytes);
     if (sab.byteLength !== spec.bytes) {
-      throw new RangeError(`Block "${spec.name}" buffer is ${sab.byteLength} bytes, expected ${spec.bytes}`);
+      throw new RangeError(
+        `Block "${spec.name}" buffer is ${sab.byteLength} bytes, expected ${spec.bytes}`,
+      );
     }
     const pages = spec.bytes / PAGE_SIZE;
     blocks.push({ id, name: spec.name, firstPage, pages, sab, bytes: new Uint8Array(sab) });
     firstPage += pages;
   });
   const totalBytes = firstPage * PAGE_SIZE;
-  if (totalBytes > RAM_BYTES_MAX) throw new RangeError(`Guest RAM ${totalBytes} bytes exceeds ${RAM_BYTES_MAX}`);
+  if (totalBytes > RAM_BYTES_MAX) {
+    throw new RangeError(`Guest RAM ${totalBytes} bytes exceeds ${RAM_BYTES_MAX}`);
+  }
   return { blocks, totalPages: firstPage, totalBytes };
 }
 

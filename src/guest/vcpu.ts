@@ -9,7 +9,8 @@
  *
  * @example
  * ```ts ignore
- * const vcpu = await Vcpu.start(ram, log, Workload.fresh(config, seed));
+ * const vcpu = await Vcpu.create(ram, log);
+ * await vcpu.run(Workload.fresh(config, seed).state());
  * const state = await vcpu.pause();
  * await vcpu.resume();
  * await vcpu.stop();
@@ -18,10 +19,10 @@
  */
 import type { Ram } from "./ram.ts";
 import type { DirtyLog } from "./dirty_log.ts";
-import type { Workload, WorkloadState } from "./workload.ts";
+import type { WorkloadState } from "./workload.ts";
 
 /** Control word indices. */
-export const CMD = 0, STATUS = 1, STATE_LEN = 2;
+export const CMD = 0, STATUS = 1, STATE_LEN = 2, LOAD = 3;
 /** Commands. */
 export const CMD_RUN = 0, CMD_PAUSE = 1, CMD_EXIT = 2;
 /** Statuses. */
@@ -29,35 +30,34 @@ export const ST_STARTING = 0, ST_RUNNING = 1, ST_PAUSED = 2, ST_EXITED = 3;
 /** Bytes reserved for the workload state. */
 export const STATE_BYTES = 64 * 1024;
 
-/** Messages to the worker. */
+/** The message that starts the worker. */
 export interface VcpuInit {
   ramSabs: SharedArrayBuffer[];
   blocks: { name: string; bytes: number }[];
   logSab: SharedArrayBuffer;
   ctrlSab: SharedArrayBuffer;
   stateSab: SharedArrayBuffer;
-  state: WorkloadState;
 }
 
-/** A vCPU running in a worker thread. */
+/** A vCPU in a worker thread; created paused, so that resuming costs microseconds, not a thread start. */
 export class Vcpu {
   #worker: Worker;
   #ctrl: Int32Array;
   #state: Uint8Array;
-  #last: WorkloadState;
+  #last: WorkloadState | null = null;
 
-  private constructor(worker: Worker, ctrl: Int32Array, state: Uint8Array, initial: WorkloadState) {
+  private constructor(worker: Worker, ctrl: Int32Array, state: Uint8Array) {
     this.#worker = worker;
     this.#ctrl = ctrl;
     this.#state = state;
-    this.#last = initial;
   }
 
-  /** Starts the worker running `workload` on `ram`; resolves once it runs. */
-  static async start(ram: Ram, log: DirtyLog, workload: Workload): Promise<Vcpu> {
+  /** Starts the worker, paused and without a workload. */
+  static async create(ram: Ram, log: DirtyLog): Promise<Vcpu> {
     const ctrlSab = new SharedArrayBuffer(16);
     const stateSab = new SharedArrayBuffer(STATE_BYTES);
     const ctrl = new Int32Array(ctrlSab);
+    Atomics.store(ctrl, CMD, CMD_PAUSE);
     const worker = new Worker(new URL("./vcpu_worker.ts", import.meta.url), { type: "module" });
     const failed = new Promise<never>((_, reject) => {
       worker.onerror = (e) => {
@@ -65,16 +65,16 @@ export class Vcpu {
         reject(new Error(`vCPU worker failed: ${e.message}`));
       };
     });
+    failed.catch(() => {});
     const init: VcpuInit = {
       ramSabs: ram.blocks.map((b) => b.sab),
       blocks: ram.blocks.map((b) => ({ name: b.name, bytes: b.bytes.length })),
       logSab: log.buffer,
       ctrlSab,
       stateSab,
-      state: workload.state(),
     };
     worker.postMessage(init);
-    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab), init.state);
+    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab));
     await Promise.race([vcpu.#waitStatus(ST_STARTING), failed]);
     return vcpu;
   }
@@ -84,29 +84,43 @@ export class Vcpu {
     return Atomics.load(this.#ctrl, STATUS) === ST_RUNNING;
   }
 
+  /** Loads a workload state (the guest's CPU state) and runs it. */
+  async run(state: WorkloadState): Promise<void> {
+    await this.pause();
+    const bytes = new TextEncoder().encode(JSON.stringify(state));
+    if (bytes.length > STATE_BYTES) {
+      throw new RangeError(`Workload state of ${bytes.length} bytes is too large`);
+    }
+    this.#state.set(bytes);
+    Atomics.store(this.#ctrl, STATE_LEN, bytes.length);
+    Atomics.store(this.#ctrl, LOAD, 1);
+    this.#last = state;
+    await this.resume();
+  }
+
   /** Pauses the vCPU; resolves with the workload state once it has stopped touching memory. */
-  async pause(): Promise<WorkloadState> {
+  async pause(): Promise<WorkloadState | null> {
     const st = Atomics.load(this.#ctrl, STATUS);
     if (st === ST_EXITED) return this.#last;
     if (st !== ST_PAUSED) {
       Atomics.store(this.#ctrl, CMD, CMD_PAUSE);
       Atomics.notify(this.#ctrl, CMD);
       await this.#waitStatus(ST_RUNNING);
+      this.#last = this.#readState();
     }
-    this.#last = this.#readState();
     return this.#last;
   }
 
-  /** Resumes a paused vCPU. */
+  /** Resumes a paused vCPU (no-op without a workload). */
   async resume(): Promise<void> {
-    if (Atomics.load(this.#ctrl, STATUS) !== ST_PAUSED) return;
+    if (Atomics.load(this.#ctrl, STATUS) !== ST_PAUSED || this.#last === null) return;
     Atomics.store(this.#ctrl, CMD, CMD_RUN);
     Atomics.notify(this.#ctrl, CMD);
     await this.#waitStatus(ST_PAUSED);
   }
 
   /** Stops the worker for good; resolves with the final workload state. */
-  async stop(): Promise<WorkloadState> {
+  async stop(): Promise<WorkloadState | null> {
     const state = await this.pause();
     Atomics.store(this.#ctrl, CMD, CMD_EXIT);
     Atomics.notify(this.#ctrl, CMD);

@@ -11,7 +11,7 @@ import {
   CMD,
   CMD_EXIT,
   CMD_PAUSE,
-  CMD_RUN,
+  LOAD,
   ST_EXITED,
   ST_PAUSED,
   ST_RUNNING,
@@ -32,38 +32,51 @@ const BACKLOG_MS = 20;
   const log = new DirtyLog(ram.totalPages, init.logSab);
   const ctrl = new Int32Array(init.ctrlSab);
   const stateBytes = new Uint8Array(init.stateSab);
-  const workload = Workload.resume(init.state);
-  const perMs = workload.config.touchesPerSec / 1000;
   const enc = new TextEncoder();
+  let workload: Workload | null = null;
+  let perMs = 0;
 
   const publish = () => {
+    if (!workload) return;
     const bytes = enc.encode(JSON.stringify(workload.state()));
     stateBytes.set(bytes);
     Atomics.store(ctrl, STATE_LEN, bytes.length);
   };
+  const setStatus = (s: number) => {
+    Atomics.store(ctrl, STATUS, s);
+    Atomics.notify(ctrl, STATUS);
+  };
 
-  let base = performance.now();
+  let base = 0;
   let done = 0;
-  Atomics.store(ctrl, STATUS, ST_RUNNING);
-  Atomics.notify(ctrl, STATUS);
+  let paused = true;
+  setStatus(ST_PAUSED);
   for (;;) {
     const cmd = Atomics.load(ctrl, CMD);
     if (cmd === CMD_EXIT) break;
     if (cmd === CMD_PAUSE) {
-      publish();
-      Atomics.store(ctrl, STATUS, ST_PAUSED);
-      Atomics.notify(ctrl, STATUS);
-      while (Atomics.load(ctrl, CMD) === CMD_PAUSE) Atomics.wait(ctrl, CMD, CMD_PAUSE, 1000);
-      if (Atomics.load(ctrl, CMD) === CMD_RUN) {
-        base = performance.now();
-        done = 0;
-        Atomics.store(ctrl, STATUS, ST_RUNNING);
-        Atomics.notify(ctrl, STATUS);
+      if (!paused) {
+        publish();
+        paused = true;
+        setStatus(ST_PAUSED);
       }
+      Atomics.wait(ctrl, CMD, CMD_PAUSE, 1000);
       continue;
     }
-    if (perMs <= 0) {
-      Atomics.wait(ctrl, CMD, CMD_RUN, 50);
+    if (paused) {
+      if (Atomics.load(ctrl, LOAD) === 1) {
+        const len = Atomics.load(ctrl, STATE_LEN);
+        workload = Workload.resume(JSON.parse(new TextDecoder().decode(stateBytes.slice(0, len))));
+        perMs = workload.config.touchesPerSec / 1000;
+        Atomics.store(ctrl, LOAD, 0);
+      }
+      paused = false;
+      base = performance.now();
+      done = 0;
+      setStatus(ST_RUNNING);
+    }
+    if (!workload || perMs <= 0) {
+      Atomics.wait(ctrl, CMD, cmd, 50);
       continue;
     }
     const now = performance.now();
@@ -75,7 +88,7 @@ const BACKLOG_MS = 20;
       due = 0;
     }
     if (due <= 0) {
-      Atomics.wait(ctrl, CMD, CMD_RUN, Math.max(0.05, Math.min(1, 1 / perMs)));
+      Atomics.wait(ctrl, CMD, cmd, Math.max(0.05, Math.min(1, 1 / perMs)));
       continue;
     }
     const n = Math.min(due, Math.max(1, Math.ceil(BATCH_MS * perMs)));
@@ -83,7 +96,6 @@ const BACKLOG_MS = 20;
     done += n;
   }
   publish();
-  Atomics.store(ctrl, STATUS, ST_EXITED);
-  Atomics.notify(ctrl, STATUS);
+  setStatus(ST_EXITED);
   self.close();
 };

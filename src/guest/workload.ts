@@ -77,7 +77,13 @@ export class Workload {
 
   /** A workload at its start, seeded. */
   static fresh(config: WorkloadConfig, seed: number): Workload {
-    return new Workload({ config, prng: new Prng(seed).state(), position: 0, sweeps: 0, touches: 0 });
+    return new Workload({
+      config,
+      prng: new Prng(seed).state(),
+      position: 0,
+      sweeps: 0,
+      touches: 0,
+    });
   }
 
   /** Resumes a workload from a saved state; throws TypeError or RangeError on a malformed one. */
@@ -128,7 +134,9 @@ export class Workload {
           break;
         case "hotset": {
           const hot = Math.max(1, Math.floor(total * (c.hotsetRatio ?? 0.05)));
-          page = prng.nextFloat() < (c.hotsetProbability ?? 0.95) ? prng.nextInt(hot) : prng.nextInt(total);
+          page = prng.nextFloat() < (c.hotsetProbability ?? 0.95)
+            ? prng.nextInt(hot)
+            : prng.nextInt(total);
           writeRandom(ram, page, c.writeBytes, prng);
           break;
         }
@@ -169,7 +177,10 @@ function locate(ram: Ram, page: number): { bytes: Uint8Array<ArrayBufferLike>; o
   }
   throw new RangeError(`Page ${page} is outside guest RAM`);
 }
-const LOC: { bytes: Uint8Array<ArrayBufferLike>; offset: number } = { bytes: new Uint8Array(0), offset: 0 };
+const LOC: { bytes: Uint8Array<ArrayBufferLike>; offset: number } = {
+  bytes: new Uint8Array(0),
+  offset: 0,
+};
 
 function writeRandom(ram: Ram, page: number, writeBytes: number, prng: Prng): void {
   const { bytes, offset } = locate(ram, page);
@@ -198,11 +209,15 @@ export function validateWorkloadState(s: unknown): asserts s is WorkloadState {
   if (!Number.isInteger(c.writeBytes) || c.writeBytes < 1 || c.writeBytes > PAGE_SIZE) {
     throw new RangeError(`Workload state has an invalid writeBytes ${c.writeBytes}`);
   }
-  if (!Array.isArray(st.prng) || st.prng.length !== 4 || !st.prng.every((x) => Number.isInteger(x))) {
+  if (
+    !Array.isArray(st.prng) || st.prng.length !== 4 || !st.prng.every((x) => Number.isInteger(x))
+  ) {
     throw new TypeError("Workload state has an invalid PRNG state");
   }
   for (const k of ["position", "sweeps", "touches"] as const) {
-    if (!Number.isSafeInteger(st[k]) || st[k] < 0) throw new RangeError(`Workload state has an invalid ${k}`);
+    if (!Number.isSafeInteger(st[k]) || st[k] < 0) {
+      throw new RangeError(`Workload state has an invalid ${k}`);
+    }
   }
 }
 
@@ -221,9 +236,16 @@ export function checkCounterInvariant(ram: Ram): { ok: boolean; detail: string }
       const v = b.bytes[p * PAGE_SIZE];
       if (prev >= 0 && v !== prev) {
         if (((prev - v) & 0xff) !== 1) {
-          return { ok: false, detail: `page ${page}: counter ${v} after ${prev}, expected ${prev} or ${(prev - 1) & 0xff}` };
+          return {
+            ok: false,
+            detail: `page ${page}: counter ${v} after ${prev}, expected ${prev} or ${
+              (prev - 1) & 0xff
+            }`,
+          };
         }
-        if (++steps > 1) return { ok: false, detail: `page ${page}: a second step in the counter sweep` };
+        if (++steps > 1) {
+          return { ok: false, detail: `page ${page}: a second step in the counter sweep` };
+        }
       }
       if (first < 0) first = v;
       prev = v;

@@ -62,7 +62,11 @@ export function tcpLink(conn: Deno.Conn, options: { idleTimeoutMs?: number } = {
     async write(data) {
       let off = 0;
       while (off < data.length) {
-        off += await withTimeout(conn.write(data.subarray(off)), idle, "Writing the migration stream");
+        off += await withTimeout(
+          conn.write(data.subarray(off)),
+          idle,
+          "Writing the migration stream",
+        );
       }
     },
     async read(into, timeoutMs) {
@@ -90,7 +94,8 @@ export function memoryLinkPair(options: { idleTimeoutMs?: number } = {}): [Link,
   const idle = options.idleTimeoutMs ?? Infinity;
   const make = (out: Pipe, inn: Pipe): Link => ({
     write: (d) => withTimeout(out.write(d), idle, "Writing the migration stream"),
-    read: (into, timeoutMs) => withTimeout(inn.read(into), timeoutMs ?? idle, "Reading the migration stream"),
+    read: (into, timeoutMs) =>
+      withTimeout(inn.read(into), timeoutMs ?? idle, "Reading the migration stream"),
     close: () => {
       out.end();
       inn.end();

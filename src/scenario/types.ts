@@ -31,7 +31,14 @@ export interface WorkloadSpec {
 }
 
 /** Balloon behaviours, honest or hostile. */
-export type BalloonBehaviour = "honest" | "silent" | "slow" | "stale" | "flood" | "garbage" | "liar";
+export type BalloonBehaviour =
+  | "honest"
+  | "silent"
+  | "slow"
+  | "stale"
+  | "flood"
+  | "garbage"
+  | "liar";
 
 /** The guest. */
 export interface GuestSpec {

@@ -97,7 +97,9 @@ export class StreamReader {
   async need(n: number, what: string): Promise<void> {
     if (this.end - this.pos >= n) return;
     if (n > this.buf.length) {
-      throw new RangeError(`${what} needs ${n} bytes, more than the reader holds, at stream offset ${this.offset}`);
+      throw new RangeError(
+        `${what} needs ${n} bytes, more than the reader holds, at stream offset ${this.offset}`,
+      );
     }
     if (this.pos > 0) {
       this.buf.copyWithin(0, this.pos, this.end);
@@ -109,7 +111,9 @@ export class StreamReader {
       const got = await this.#link.read(this.buf.subarray(this.end));
       if (got === null) {
         throw new RangeError(
-          `Stream ended at offset ${this.#base + this.end} in the middle of ${what} (${n - this.end} more bytes expected)`,
+          `Stream ended at offset ${this.#base + this.end} in the middle of ${what} (${
+            n - this.end
+          } more bytes expected)`,
         );
       }
       this.end += got;
@@ -144,9 +148,13 @@ export class StreamReader {
   async header(): Promise<void> {
     await this.need(HEADER_BYTES, "the stream header");
     const magic = this.u32();
-    if (magic !== MAGIC) throw this.error(`Bad magic 0x${magic.toString(16).padStart(8, "0")}, expected "FERY"`, 0);
+    if (magic !== MAGIC) {
+      throw this.error(`Bad magic 0x${magic.toString(16).padStart(8, "0")}, expected "FERY"`, 0);
+    }
     const version = this.u16();
-    if (version !== VERSION) throw this.error(`Unsupported stream version ${version}, this reader knows ${VERSION}`, 4);
+    if (version !== VERSION) {
+      throw this.error(`Unsupported stream version ${version}, this reader knows ${VERSION}`, 4);
+    }
     const flags = this.u16();
     if (flags !== 0) throw this.error(`Unknown header flags 0x${flags.toString(16)}`, 6);
   }
@@ -155,10 +163,14 @@ export class StreamReader {
   async setup(): Promise<StreamSetup> {
     await this.need(10, "the setup section");
     const pageSize = this.u32();
-    if (pageSize !== PAGE_SIZE) throw this.error(`Page size ${pageSize} is not ${PAGE_SIZE}`, this.offset - 4);
+    if (pageSize !== PAGE_SIZE) {
+      throw this.error(`Page size ${pageSize} is not ${PAGE_SIZE}`, this.offset - 4);
+    }
     const capabilities = this.u32();
     const count = this.u16();
-    if (count < 1 || count > BLOCKS_MAX) throw this.error(`Block count ${count} is not in 1..${BLOCKS_MAX}`, this.offset - 2);
+    if (count < 1 || count > BLOCKS_MAX) {
+      throw this.error(`Block count ${count} is not in 1..${BLOCKS_MAX}`, this.offset - 2);
+    }
     const blocks: StreamBlock[] = [];
     let total = 0;
     const seen = new Set<string>();
@@ -170,7 +182,9 @@ export class StreamReader {
       await this.need(len + 4, "a block entry");
       const raw = this.buf.subarray(this.pos, this.pos + len);
       for (const c of raw) {
-        if (c < 0x21 || c > 0x7e) throw this.error(`Block ${i} name has a non-printable byte 0x${c.toString(16)}`, at + 1);
+        if (c < 0x21 || c > 0x7e) {
+          throw this.error(`Block ${i} name has a non-printable byte 0x${c.toString(16)}`, at + 1);
+        }
       }
       const name = new TextDecoder().decode(raw);
       this.pos += len;
@@ -180,13 +194,21 @@ export class StreamReader {
       if (pages < 1) throw this.error(`Block "${name}" has no pages`, this.offset - 4);
       total += pages * PAGE_SIZE;
       if (total > this.#maxRamBytes) {
-        throw this.error(`Blocks total more than the ${this.#maxRamBytes} bytes this destination accepts`, this.offset - 4);
+        throw this.error(
+          `Blocks total more than the ${this.#maxRamBytes} bytes this destination accepts`,
+          this.offset - 4,
+        );
       }
       blocks.push({ name, pages });
     }
     await this.need(2, "the setup parameter length");
     const plen = this.u16();
-    if (plen > PARAMS_BYTES_MAX) throw this.error(`Setup parameters of ${plen} bytes exceed ${PARAMS_BYTES_MAX}`, this.offset - 2);
+    if (plen > PARAMS_BYTES_MAX) {
+      throw this.error(
+        `Setup parameters of ${plen} bytes exceed ${PARAMS_BYTES_MAX}`,
+        this.offset - 2,
+      );
+    }
     await this.need(plen, "the setup parameters");
     const params = this.buf.slice(this.pos, this.pos + plen);
     this.pos += plen;
@@ -212,17 +234,37 @@ export class StreamReader {
     const flags = this.buf[this.pos++];
     const kind = flags & KIND_MASK;
     const addressing = flags & ADDR_MASK;
-    if (flags & 0x20) throw this.error(`Reserved flag bit set in record flags 0x${flags.toString(16)}`, this.recordOffset);
+    if (flags & 0x20) {
+      throw this.error(
+        `Reserved flag bit set in record flags 0x${flags.toString(16)}`,
+        this.recordOffset,
+      );
+    }
     if (kind === 0) {
-      if (addressing !== 0) throw this.error(`End-of-section record with addressing bits 0x${flags.toString(16)}`, this.recordOffset);
+      if (addressing !== 0) {
+        throw this.error(
+          `End-of-section record with addressing bits 0x${flags.toString(16)}`,
+          this.recordOffset,
+        );
+      }
       return 0;
     }
     if (addressing === ADDR_NEXT) {
-      if (this.#lastBlock < 0) throw this.error("Record addresses the next page but no page came before", this.recordOffset);
+      if (this.#lastBlock < 0) {
+        throw this.error(
+          "Record addresses the next page but no page came before",
+          this.recordOffset,
+        );
+      }
       this.block = this.#lastBlock;
       this.page = this.#nextPage;
     } else if (addressing === ADDR_BLOCK) {
-      if (this.#lastBlock < 0) throw this.error("Record addresses the same block but no block came before", this.recordOffset);
+      if (this.#lastBlock < 0) {
+        throw this.error(
+          "Record addresses the same block but no block came before",
+          this.recordOffset,
+        );
+      }
       await this.need(4, "a record address");
       this.block = this.#lastBlock;
       this.page = this.u32();
@@ -230,12 +272,18 @@ export class StreamReader {
       await this.need(6, "a record address");
       const block = this.u16();
       if (block >= this.#blocks.length) {
-        throw this.error(`Block id ${block} is not declared (the setup declared ${this.#blocks.length})`, this.recordOffset + 1);
+        throw this.error(
+          `Block id ${block} is not declared (the setup declared ${this.#blocks.length})`,
+          this.recordOffset + 1,
+        );
       }
       this.block = block;
       this.page = this.u32();
     } else {
-      throw this.error(`Unknown addressing mode in record flags 0x${flags.toString(16)}`, this.recordOffset);
+      throw this.error(
+        `Unknown addressing mode in record flags 0x${flags.toString(16)}`,
+        this.recordOffset,
+      );
     }
     this.#lastBlock = this.block;
     return kind;
@@ -246,7 +294,9 @@ export class StreamReader {
     const b = this.#blocks[this.block];
     if (this.page >= b.pages || this.page + pages > b.pages) {
       throw this.error(
-        `Page ${this.page}${pages > 1 ? `..${this.page + pages - 1}` : ""} is past the end of block "${b.name}" (${b.pages} pages)`,
+        `Page ${this.page}${
+          pages > 1 ? `..${this.page + pages - 1}` : ""
+        } is past the end of block "${b.name}" (${b.pages} pages)`,
         this.recordOffset,
       );
     }

@@ -95,7 +95,9 @@ export class StreamWriter {
   /** Ensures `n` bytes of room, flushing when needed. */
   async ensure(n: number): Promise<void> {
     if (this.buf.length - this.pos >= n) return;
-    if (n > this.buf.length) throw new RangeError(`A record of ${n} bytes exceeds the stream buffer`);
+    if (n > this.buf.length) {
+      throw new RangeError(`A record of ${n} bytes exceeds the stream buffer`);
+    }
     await this.flush();
   }
 
@@ -164,7 +166,9 @@ export class StreamWriter {
     params: Uint8Array;
   }): Promise<void> {
     const names = options.blocks.map((b) => new TextEncoder().encode(b.name));
-    await this.ensure(1 + 4 + 4 + 2 + names.reduce((a, n) => a + 1 + n.length + 4, 0) + 2 + options.params.length);
+    await this.ensure(
+      1 + 4 + 4 + 2 + names.reduce((a, n) => a + 1 + n.length + 4, 0) + 2 + options.params.length,
+    );
     this.u8(SECTION_SETUP);
     this.u32(options.pageSize);
     this.u32(options.capabilities);

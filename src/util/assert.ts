@@ -12,8 +12,11 @@
 import assert from "node:assert/strict";
 
 /** Asserts deep strict equality. */
-export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => asserts actual is T =
-  assert.deepStrictEqual;
+export const assertEquals: <T>(
+  actual: unknown,
+  expected: T,
+  message?: string,
+) => asserts actual is T = assert.deepStrictEqual;
 /** Asserts that a value is truthy. */
 export const assertOk: (value: unknown, message?: string) => asserts value = assert.ok;
 /** Asserts that `fn` throws, optionally matching an error class or pattern. */

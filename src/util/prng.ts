@@ -36,7 +36,9 @@ export class Prng {
     if (state.length !== 4) throw new RangeError(`PRNG state must be 4 words, got ${state.length}`);
     const p = new Prng(0);
     for (let i = 0; i < 4; i++) p.#s[i] = state[i] >>> 0;
-    if ((p.#s[0] | p.#s[1] | p.#s[2] | p.#s[3]) === 0) throw new RangeError("PRNG state must not be all zero");
+    if ((p.#s[0] | p.#s[1] | p.#s[2] | p.#s[3]) === 0) {
+      throw new RangeError("PRNG state must not be all zero");
+    }
     return p;
   }
 

@@ -45,7 +45,9 @@ export function parseSize(value: unknown): number {
     if (Number.isFinite(value) && value >= 0 && Number.isInteger(value)) return value;
     throw new RangeError(`Size ${value} is not a whole, non-negative number of bytes`);
   }
-  if (typeof value !== "string") throw new TypeError(`Size must be a number or a string, got ${typeof value}`);
+  if (typeof value !== "string") {
+    throw new TypeError(`Size must be a number or a string, got ${typeof value}`);
+  }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
   const unit = m ? IEC[m[2]] : undefined;
   if (!m || unit === undefined) {
@@ -57,9 +59,13 @@ export function parseSize(value: unknown): number {
 /** Parses a rate such as `"64MiB/s"` (bytes per second). */
 export function parseRate(value: unknown): number {
   if (typeof value === "number") return parseSize(value);
-  if (typeof value !== "string") throw new TypeError(`Rate must be a number or a string, got ${typeof value}`);
+  if (typeof value !== "string") {
+    throw new TypeError(`Rate must be a number or a string, got ${typeof value}`);
+  }
   const text = value.trim();
-  if (!text.endsWith("/s")) throw new RangeError(`Rate "${value}" must end in /s, for example "64MiB/s"`);
+  if (!text.endsWith("/s")) {
+    throw new RangeError(`Rate "${value}" must end in /s, for example "64MiB/s"`);
+  }
   return parseSize(text.slice(0, -2));
 }
 
@@ -72,13 +78,17 @@ export function parseBandwidth(value: unknown): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+bit)(?:\/s|ps)?\s*$/.exec(value);
   if (m) {
     const unit = BITS[m[2]];
-    if (unit === undefined) throw new RangeError(`Bandwidth "${value}" has an unknown bit unit "${m[2]}"`);
+    if (unit === undefined) {
+      throw new RangeError(`Bandwidth "${value}" has an unknown bit unit "${m[2]}"`);
+    }
     return Math.round((Number(m[1]) * unit) / 8);
   }
   try {
     return parseRate(value);
   } catch {
-    throw new RangeError(`Bandwidth "${value}" is neither bits ("500Mbit") nor bytes per second ("64MiB/s")`);
+    throw new RangeError(
+      `Bandwidth "${value}" is neither bits ("500Mbit") nor bytes per second ("64MiB/s")`,
+    );
   }
 }
 

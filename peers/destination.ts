@@ -1,0 +1,165 @@
+/**
+ * The destination peer process: listens for the migration stream, loads it
+ * with the destination engine, and resumes the guest's workload from the
+ * device state, which then keeps running here.
+ *
+ * Run by the scenario runner with `--control HOST:PORT`, or by hand with
+ * `--listen HOST:PORT` (default 127.0.0.1:4444); by hand it prints its report
+ * as JSON after the guest has run for `--settle-ms`.
+ * @module
+ */
+import { parseCli } from "../src/util/cli.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { createRam, PAGE_SIZE, type Ram } from "../src/guest/ram.ts";
+import { DirtyLog } from "../src/guest/dirty_log.ts";
+import { checkCounterInvariant, type WorkloadState } from "../src/guest/workload.ts";
+import { Vcpu } from "../src/guest/vcpu.ts";
+import { digestRam } from "../src/guest/digest.ts";
+import { decodeDeviceState } from "../src/guest/device_state.ts";
+import { tcpLink } from "../src/net/link.ts";
+import { runDestination } from "../src/engine/destination.ts";
+import { resolveMigration } from "../src/engine/capabilities.ts";
+import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
+import type { DestinationSummary, PeerConfig } from "../src/control/protocol.ts";
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseCli(args, {
+    control: { type: "string" },
+    listen: { type: "string" },
+    "settle-ms": { type: "string", default: "200" },
+  });
+  const rss = new RssSampler();
+  let control: PeerControl | null = null;
+  let config: PeerConfig;
+  if (values.control) {
+    control = await PeerControl.connect(values.control, "destination");
+    config = (await control.wait("configure")).config;
+  } else {
+    config = { migration: resolveMigration({}).config };
+  }
+  const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
+  const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
+  const port = (listener.addr as Deno.NetAddr).port;
+  if (control) await control.send({ type: "ready", port, rssBytes: rss.sample() });
+  else console.error(`destination: listening on ${listen.hostname}:${port}`);
+
+  // One wait for quit, shared by every place that may see it.
+  const quit: Promise<unknown> = control
+    ? Promise.race([control.wait("quit"), control.closed]).catch(() => {})
+    : new Promise(() => {});
+  const accepted = await Promise.race([listener.accept(), quit.then(() => null)]);
+  listener.close();
+  if (!accepted) {
+    await control?.send({
+      type: "result",
+      destination: emptySummary("No source connected"),
+      rssBytesMax: rss.stop(),
+    });
+    control?.channel.close();
+    return 0;
+  }
+  accepted.setNoDelay(true);
+  const link = tcpLink(accepted, { idleTimeoutMs: config.migration.peerTimeoutMs });
+
+  let vcpuReady: Promise<Vcpu> | null = null;
+  let log: DirtyLog | null = null;
+  let state: WorkloadState | null = null;
+  const hold = new Set(config.holdAt ?? []);
+  const report = await runDestination({
+    link,
+    clock: systemClock,
+    maxRamBytes: config.maxRamBytes,
+    createRam: (setup) => {
+      const ram = createRam(
+        setup.blocks.map((b) => ({ name: b.name, bytes: b.pages * PAGE_SIZE })),
+      );
+      log = new DirtyLog(ram.totalPages);
+      vcpuReady = Vcpu.create(ram, log); // started now, paused: resuming later costs no thread start
+      vcpuReady.catch(() => {});
+      return ram;
+    },
+    loadDevice: (bytes) => {
+      state = decodeDeviceState(bytes).workload;
+    },
+    hooks: {
+      phase: async (phase, round) => {
+        await control?.send({ type: "phase", phase, round, atMs: systemClock.nowMs() });
+        if (control && hold.has(phase)) await control.wait("continue");
+      },
+    },
+  });
+
+  const summary: DestinationSummary = emptySummary(report.error);
+  summary.outcome = report.outcome;
+  summary.firstByteAtMs = report.firstByteAtMs;
+  summary.loadedAtMs = report.loadedAtMs;
+  summary.receivedBytes = report.receivedBytes;
+  summary.rounds = report.rounds;
+  let vcpu: Vcpu | null = null;
+  if (report.outcome === "completed" && report.ram && state) {
+    const ram: Ram = report.ram;
+    // Judge before the vCPU runs; the digest's time is the lab's, not the guest's downtime.
+    const t = systemClock.nowMs();
+    const pages = digestRam(ram);
+    summary.counter = (state as WorkloadState).config.kind === "counter"
+      ? checkCounterInvariant(ram)
+      : null;
+    summary.digestMs = systemClock.nowMs() - t;
+    vcpu = await vcpuReady!;
+    await control?.send({
+      type: "phase",
+      phase: "resume",
+      round: report.rounds,
+      atMs: systemClock.nowMs(),
+    });
+    await vcpu.run(state);
+    summary.resumeAtMs = systemClock.nowMs();
+    await control?.send({
+      type: "digest",
+      pages,
+      blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
+      counter: summary.counter,
+      atMs: systemClock.nowMs(),
+    });
+  }
+  if (control) {
+    await quit;
+  } else {
+    await new Promise((r) => setTimeout(r, Number(values["settle-ms"])));
+  }
+  if (vcpu && state) {
+    summary.touchesAfterResume = ((await vcpu.stop())?.touches ?? 0) -
+      (state as WorkloadState).touches;
+  } else if (vcpuReady) await (await (vcpuReady as Promise<Vcpu>).catch(() => null))?.stop();
+  if (!control) {
+    console.log(JSON.stringify({ ...summary, rssBytesMax: rss.stop() }, null, 2));
+    return report.outcome === "completed" ? 0 : 1;
+  }
+  await control.send({ type: "result", destination: summary, rssBytesMax: rss.stop() });
+  control.channel.close();
+  return 0;
+}
+
+function emptySummary(error?: string): DestinationSummary {
+  return {
+    outcome: "failed",
+    error,
+    firstByteAtMs: null,
+    loadedAtMs: null,
+    resumeAtMs: null,
+    digestMs: 0,
+    receivedBytes: 0,
+    rounds: 0,
+    touchesAfterResume: 0,
+    counter: null,
+  };
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`destination: ${(e as Error).stack ?? e}`);
+    Deno.exit(3);
+  }
+}

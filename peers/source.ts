@@ -1,0 +1,169 @@
+/**
+ * The source peer process: owns the running guest and the source engine.
+ *
+ * Run by the scenario runner with `--control HOST:PORT`, or by hand:
+ *
+ *     deno run -A peers/destination.ts --listen 127.0.0.1:4444
+ *     deno run -A peers/source.ts --connect 127.0.0.1:4444 --ram 256MiB --workload hotset
+ *
+ * By hand it migrates at once and prints its report as JSON.
+ * @module
+ */
+import { parseCli } from "../src/util/cli.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { DirtyLog } from "../src/guest/dirty_log.ts";
+import { checkCounterInvariant } from "../src/guest/workload.ts";
+import { bootGuest, replayGuest } from "../src/guest/replay.ts";
+import { compareDigests } from "../src/scenario/checker.ts";
+import { Vcpu } from "../src/guest/vcpu.ts";
+import { digestRam } from "../src/guest/digest.ts";
+import { encodeDeviceState } from "../src/guest/device_state.ts";
+import { type Link, tcpLink } from "../src/net/link.ts";
+import { runSource, type SourceReport } from "../src/engine/source.ts";
+import { resolveMigration } from "../src/engine/capabilities.ts";
+import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
+import type { PeerConfig } from "../src/control/protocol.ts";
+import { resolveScenario } from "../src/scenario/validate.ts";
+
+/** Runs the source side; `control` is null when run by hand. */
+async function main(args: string[]): Promise<number> {
+  const { values } = parseCli(args, {
+    control: { type: "string" },
+    connect: { type: "string" },
+    ram: { type: "string", default: "256MiB" },
+    workload: { type: "string", default: "hotset" },
+    "dirty-rate": { type: "string" },
+    fill: { type: "string", default: "random" },
+    seed: { type: "string", default: "1" },
+  });
+  const rss = new RssSampler();
+  let control: PeerControl | null = null;
+  let config: PeerConfig;
+  if (values.control) {
+    control = await PeerControl.connect(values.control, "source");
+    config = (await control.wait("configure")).config;
+  } else {
+    if (!values.connect) {
+      throw new TypeError("Give --control HOST:PORT (runner) or --connect HOST:PORT (by hand)");
+    }
+    const { resolved, errors } = resolveScenario({
+      name: "by-hand",
+      seed: Number(values.seed),
+      guest: {
+        ram: values.ram,
+        fill: values.fill,
+        workload: {
+          kind: values.workload,
+          ...(values["dirty-rate"] ? { dirtyRate: values["dirty-rate"] } : {}),
+        },
+      },
+    } as never);
+    if (!resolved) throw new TypeError(errors.join("; "));
+    config = {
+      migration: resolved.migration,
+      guest: {
+        blocks: [{ name: "pc.ram", bytes: resolved.ramBytes }],
+        fill: resolved.fill,
+        seed: resolved.seed,
+        workload: resolved.workload,
+      },
+    };
+  }
+  const g = config.guest!;
+  const { ram, workload } = bootGuest(g);
+  const log = new DirtyLog(ram.totalPages);
+  const vcpu = await Vcpu.create(ram, log);
+  await vcpu.run(workload.state());
+  await control?.send({ type: "ready", rssBytes: rss.sample() });
+
+  const target = control
+    ? (await control.wait("start")).connect
+    : parseHostPort(values.connect!, "--connect");
+  const migration = config.migration ?? resolveMigration({}).config;
+  let link: Link;
+  try {
+    const conn = await Deno.connect(target);
+    conn.setNoDelay(true);
+    link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
+  } catch (e) {
+    link = deadLink(
+      `Cannot connect to the destination at ${target.hostname}:${target.port}: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  const hold = new Set(config.holdAt ?? []);
+  const report: SourceReport = await runSource({
+    guest: {
+      ram,
+      syncDirtyLog: (into) => log.syncInto(into),
+      stop: async () => encodeDeviceState({ workload: (await vcpu.pause())! }),
+      cont: () => vcpu.resume(),
+    },
+    link,
+    clock: systemClock,
+    config: migration,
+    signal: control?.cancel.signal,
+    hooks: {
+      progress: (record) => void control?.send({ type: "progress", record }),
+      phase: async (phase, round) => {
+        await control?.send({ type: "phase", phase, round, atMs: systemClock.nowMs() });
+        if (control && hold.has(phase)) await control.wait("continue");
+      },
+    },
+  });
+
+  // Judge: digest the guest as it stood when stopped (completed), or check
+  // that it is intact (failed, cancelled: paused briefly for the check).
+  const wasRunning = vcpu.running;
+  const stateNow = await vcpu.pause();
+  const t = systemClock.nowMs();
+  const pages = digestRam(ram);
+  const counter = g.workload.kind === "counter" ? checkCounterInvariant(ram) : null;
+  // A guest that stays here must be exactly what its workload made of it.
+  const intact = report.outcome === "completed" ? null : compareDigests(
+    digestRam(replayGuest(g, stateNow?.touches ?? 0)),
+    pages,
+    ram.blocks,
+  );
+  if (wasRunning) await vcpu.resume();
+  rss.sample();
+  if (!control) {
+    await vcpu.stop();
+    console.log(
+      JSON.stringify(
+        { ...report, digestMs: systemClock.nowMs() - t, counter, intact, rssBytesMax: rss.stop() },
+        null,
+        2,
+      ),
+    );
+    return report.outcome === "completed" ? 0 : 1;
+  }
+  await control.send({
+    type: "digest",
+    pages,
+    blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
+    counter,
+    intact,
+    atMs: systemClock.nowMs(),
+  });
+  await Promise.race([control.wait("quit"), control.closed]).catch(() => {});
+  await vcpu.stop();
+  await control.send({ type: "result", source: report, rssBytesMax: rss.stop() });
+  control.channel.close();
+  return 0;
+}
+
+function deadLink(message: string): Link {
+  const fail = () => Promise.reject(new Error(message));
+  return { write: fail, read: fail, close() {} };
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`source: ${(e as Error).stack ?? e}`);
+    Deno.exit(3);
+  }
+}

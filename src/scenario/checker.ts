@@ -1,0 +1,119 @@
+/**
+ * The checker: compares page digests and evaluates a scenario's expectations.
+ * It never throws: an exception while judging becomes an expectation that
+ * failed with the detail "unknown: ...", as a Jepsen checker's verdict would.
+ *
+ * @example
+ * ```ts
+ * import { compareDigests } from "./checker.ts";
+ * const a = new Uint8Array(32), b = new Uint8Array(32);
+ * b[20] = 1;
+ * const c = compareDigests(a, b, [{ name: "pc.ram", pages: 2 }]);
+ * console.log(c.mismatchedPages, c.mismatchedAddresses); // 1 ["pc.ram+0x1000"]
+ * ```
+ * @module
+ */
+import { DIGEST_BYTES } from "../guest/digest.ts";
+import { PAGE_SIZE } from "../guest/ram.ts";
+import type { ExpectationResult, Expectations, Result } from "./types.ts";
+
+/** How two sets of page digests compare. */
+export interface DigestComparison {
+  memoryEqual: boolean;
+  mismatchedPages: number;
+  /** The first few mismatching pages, as `block+0xoffset`. */
+  mismatchedAddresses: string[];
+}
+
+/** Most mismatching addresses listed. */
+export const ADDRESSES_LISTED = 8;
+
+/** Compares two digest arrays page by page; a length difference counts every extra page. */
+export function compareDigests(
+  expected: Uint8Array,
+  actual: Uint8Array,
+  blocks: { name: string; pages: number }[],
+): DigestComparison {
+  const pages = Math.max(expected.length, actual.length) / DIGEST_BYTES;
+  let mismatched = 0;
+  const addresses: string[] = [];
+  let bi = 0, first = 0;
+  for (let p = 0; p < pages; p++) {
+    let same = (p + 1) * DIGEST_BYTES <= expected.length && (p + 1) * DIGEST_BYTES <= actual.length;
+    for (let k = p * DIGEST_BYTES; same && k < (p + 1) * DIGEST_BYTES; k++) {
+      same = expected[k] === actual[k];
+    }
+    if (same) continue;
+    mismatched++;
+    if (addresses.length < ADDRESSES_LISTED) {
+      while (bi < blocks.length - 1 && p >= first + blocks[bi].pages) first += blocks[bi++].pages;
+      const b = blocks[bi];
+      addresses.push(b ? `${b.name}+0x${((p - first) * PAGE_SIZE).toString(16)}` : `page ${p}`);
+    }
+  }
+  return {
+    memoryEqual: mismatched === 0,
+    mismatchedPages: mismatched,
+    mismatchedAddresses: addresses,
+  };
+}
+
+/** Evaluates `expect` against a result. Never throws. */
+export function evaluateExpectations(expect: Expectations, result: Result): ExpectationResult[] {
+  const out: ExpectationResult[] = [];
+  const check = (name: string, f: () => { ok: boolean; detail: string }) => {
+    try {
+      out.push({ name, ...f() });
+    } catch (e) {
+      out.push({ name, ok: false, detail: `unknown: ${(e as Error).message}` });
+    }
+  };
+  const outcome = expect.outcome ?? "completed";
+  check("outcome", () => ({
+    ok: result.outcome === outcome,
+    detail: `${result.outcome}${result.outcome === outcome ? "" : `, expected ${outcome}`}${
+      result.error ? ` (${result.error})` : ""
+    }`,
+  }));
+  const memoryEqual = expect.memoryEqual ?? true;
+  check("memoryEqual", () => ({
+    ok: result.memoryEqual === memoryEqual,
+    detail: result.memoryEqual === null
+      ? "unknown: no digest to compare"
+      : `${
+        result.memoryEqual
+          ? "equal"
+          : `${result.mismatchedPages} pages differ (${result.mismatchedAddresses.join(", ")})`
+      }`,
+  }));
+  if (expect.downtimeMsMax !== undefined) {
+    const max = expect.downtimeMsMax;
+    check("downtimeMsMax", () => ({
+      ok: result.downtimeMs !== null && result.downtimeMs <= max,
+      detail: result.downtimeMs === null
+        ? "no downtime: the guest never moved"
+        : `${result.downtimeMs.toFixed(1)} ms, limit ${max} ms`,
+    }));
+  }
+  if (expect.totalTimeMsMax !== undefined) {
+    const max = expect.totalTimeMsMax;
+    check(
+      "totalTimeMsMax",
+      () => ({
+        ok: result.totalTimeMs <= max,
+        detail: `${result.totalTimeMs.toFixed(0)} ms, limit ${max} ms`,
+      }),
+    );
+  }
+  if (expect.bytesMax !== undefined) {
+    const max = expect.bytesMax;
+    check(
+      "bytesMax",
+      () => ({
+        ok: result.bytes.total <= max,
+        detail: `${result.bytes.total} bytes, limit ${max}`,
+      }),
+    );
+  }
+  return out;
+}

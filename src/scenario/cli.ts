@@ -1,0 +1,92 @@
+/**
+ * `deno task scenario [NAME|FILE] [--seed N] [--mode real|sim] [--json FILE]`
+ *
+ * Prints the seed first, progress while it runs, then a summary. Exit codes:
+ * 0 every expectation held, 1 an expectation failed, 2 the scenario or its
+ * options are invalid, 3 the harness itself crashed. A failure ends with the
+ * one command that replays it.
+ * @module
+ */
+import { parseCli } from "../util/cli.ts";
+import { loadScenario } from "./load.ts";
+import { runScenario } from "./runner.ts";
+import { resolveScenario } from "./validate.ts";
+import { formatProgress, formatSummary } from "./summary.ts";
+
+/** Exit codes. */
+export const EXIT_PASSED = 0, EXIT_FAILED = 1, EXIT_INVALID = 2, EXIT_CRASHED = 3;
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let values: { seed?: string; mode?: string; json?: string; quiet?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseCli(args, {
+      seed: { type: "string" },
+      mode: { type: "string" },
+      json: { type: "string" },
+      quiet: { type: "boolean" },
+    }));
+  } catch (e) {
+    console.error(`scenario: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  if (positionals.length > 1) {
+    console.error(`scenario: one scenario at a time, got ${positionals.join(" ")}`);
+    return EXIT_INVALID;
+  }
+  const which = positionals[0] ?? "default";
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) {
+    console.error(`scenario: --seed must be a whole number >= 0, got "${values.seed}"`);
+    return EXIT_INVALID;
+  }
+  if (values.mode !== undefined && values.mode !== "real" && values.mode !== "sim") {
+    console.error(`scenario: --mode must be real or sim, got "${values.mode}"`);
+    return EXIT_INVALID;
+  }
+  const mode = values.mode as "real" | "sim" | undefined;
+  let scenario;
+  try {
+    scenario = await loadScenario(which);
+  } catch (e) {
+    console.error(`scenario: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  const { resolved, errors } = resolveScenario(scenario, { seed, mode });
+  if (!resolved) {
+    console.error(`scenario: ${which} is invalid:\n  ${errors.join("\n  ")}`);
+    return EXIT_INVALID;
+  }
+  console.log(`seed: ${resolved.seed}`);
+  const replay = `deno task scenario ${which} --seed ${resolved.seed} --mode ${resolved.mode}`;
+  const tty = Deno.stdout.isTerminal();
+  let result;
+  try {
+    result = await runScenario(scenario, {
+      seed,
+      mode,
+      log: values.quiet ? undefined : (line) => !tty && console.log(line),
+      onProgress: values.quiet ? undefined : (p) => {
+        const line = formatProgress(p);
+        if (tty) Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[K${line}`));
+        else console.log(line);
+      },
+    });
+  } catch (e) {
+    if (tty) console.log();
+    console.error(`scenario: the harness crashed: ${(e as Error).stack ?? e}`);
+    console.error(`replay: ${replay}`);
+    return EXIT_CRASHED;
+  }
+  if (tty && !values.quiet) console.log();
+  console.log(formatSummary(result));
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 2) + "\n");
+  if (!result.passed) {
+    console.log(`replay: ${replay}`);
+    return EXIT_FAILED;
+  }
+  return EXIT_PASSED;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,63 @@
+/**
+ * A readable summary of one result, for the terminal.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(formatSummary(result));
+ * ```
+ * @module
+ */
+import { formatBytes } from "../util/size.ts";
+import type { ProgressRecord, Result } from "./types.ts";
+
+/** Formats a result as a few aligned lines. */
+export function formatSummary(r: Result): string {
+  const rows: [string, string][] = [
+    ["scenario", `${r.scenario} (seed ${r.seed}, ${r.mode} mode)`],
+    ["outcome", r.outcome + (r.error ? `: ${r.error}` : "")],
+    [
+      "memory",
+      r.memoryEqual === null
+        ? "unknown"
+        : r.memoryEqual
+        ? `equal (${r.memoryCheck})`
+        : `${r.mismatchedPages} pages differ: ${r.mismatchedAddresses.join(", ")}`,
+    ],
+    ["downtime", r.downtimeMs === null ? "-" : `${r.downtimeMs.toFixed(1)} ms`],
+    ["total time", `${r.totalTimeMs.toFixed(0)} ms (setup ${r.setupTimeMs.toFixed(1)} ms)`],
+    [
+      "iterations",
+      `${r.iterations} dirty-log syncs, ${r.rounds} RAM sections${
+        r.forcedStop ? ", forced stop" : ""
+      }`,
+    ],
+    ["bytes", kinds(r.bytes, formatBytes)],
+    ["pages", kinds(r.pages, String)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+  lines.push("expectations:");
+  for (const e of r.expectations) lines.push(`  ${e.ok ? "ok  " : "FAIL"} ${e.name}: ${e.detail}`);
+  lines.push(r.passed ? "PASSED" : "FAILED");
+  return lines.join("\n");
+}
+
+function kinds(c: Record<string, number>, f: (n: number) => string): string {
+  return `${f(c.total)} total` +
+    Object.entries(c).filter(([k, v]) => k !== "total" && v > 0).map(([k, v]) => `, ${k} ${f(v)}`)
+      .join("");
+}
+
+/** One progress line: phase, round, transferred, remaining, rate, expected downtime. */
+export function formatProgress(p: ProgressRecord): string {
+  const rate = p.bandwidthBytesPerSec > 0 ? `${formatBytes(p.bandwidthBytesPerSec)}/s` : "-";
+  const eta = p.bandwidthBytesPerSec > 0
+    ? `${((p.remainingBytes / p.bandwidthBytesPerSec) * 1000).toFixed(0)} ms`
+    : "-";
+  return `${(p.timeMs / 1000).toFixed(2)}s ${p.phase} ${p.round}: sent ${
+    formatBytes(p.transferredBytes)
+  }, ` +
+    `remaining ${formatBytes(p.remainingBytes)}, ${rate}, dirty ${
+      formatBytes(p.dirtyRateBytesPerSec)
+    }/s, expected downtime ${eta}`;
+}
