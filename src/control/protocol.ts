@@ -39,6 +39,12 @@ export interface PeerConfig {
   listen?: { hostname: string; port: number };
   /** Destination only: the largest guest it accepts. */
   maxRamBytes?: number;
+  /**
+   * Destination only: allocate and touch this RAM before the stream arrives,
+   * as QEMU's destination is started with the guest's memory (-mem-prealloc);
+   * the stream's blocks must then match it exactly.
+   */
+  ram?: BlockSpec[];
   /** Phases at which the peer waits for `continue` before going on (fault injection). */
   holdAt?: FaultPhase[];
 }

@@ -208,6 +208,7 @@ async function loadRam(
           throw r.error(`Normal record count ${count} is not in 1..${RUN_PAGES_MAX}`, at);
         }
         r.checkRun(count);
+        await r.align8("normal page data");
         const len = count * PAGE_SIZE;
         await r.need(len, "normal page data");
         b.bytes.set(r.buf.subarray(r.pos, r.pos + len), r.page * PAGE_SIZE);

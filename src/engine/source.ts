@@ -184,13 +184,14 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     let runBlock = -1, runStart = 0, runCount = 0;
     const flushRun = async () => {
       const len = runCount * PAGE_SIZE;
-      if (w.free < 9 + len) await w.flush();
+      if (w.free < 16 + len) await w.flush();
       const rb = blocks[runBlock];
       const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
       w.u16(runCount);
+      const pad = w.align8();
       w.copy(rb.bytes, runStart * PAGE_SIZE, len);
       stats.pages[K_NORMAL] += runCount;
-      stats.bytes[K_NORMAL] += head + 2 + len;
+      stats.bytes[K_NORMAL] += head + 2 + pad + len;
       runCount = 0;
     };
     for (let i = 0; i < words.length; i++) {

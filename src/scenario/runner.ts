@@ -101,10 +101,12 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
     });
     for (const p of [dst, src]) p.offsetMs = await estimateOffset(p);
 
+    const blocks = [{ name: "pc.ram", bytes: s.ramBytes }];
     const dstConfig: PeerConfig = {
       migration: s.migration,
       listen: { hostname: "127.0.0.1", port: 0 },
       maxRamBytes: s.ramBytes,
+      ram: blocks,
     };
     await dst.inbox!.channel.send({ type: "configure", config: dstConfig });
     const { port } = await dst.inbox!.wait("ready", {
@@ -114,7 +116,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
     const srcConfig: PeerConfig = {
       migration: s.migration,
       guest: {
-        blocks: [{ name: "pc.ram", bytes: s.ramBytes }],
+        blocks,
         fill: s.fill,
         seed: s.seed,
         workload: s.workload,

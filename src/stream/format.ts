@@ -15,7 +15,8 @@
  *            | (addressing 1, BLOCK) page:u32            (same block as the last record)
  *            | (addressing 2, NEXT)  nothing             (the page after the last record's last page)
  *   kind 1 ZERO    payload := nothing                    (a zero page: 1 byte with NEXT)
- *   kind 2 NORMAL  payload := count:u16 data:u8[count*pageSize]   (count consecutive pages, 1..64)
+ *   kind 2 NORMAL  payload := count:u16 pad data:u8[count*pageSize]   (count consecutive pages, 1..64)
+ *   pad     := 0x00{0..7}, up to the next stream offset that is a multiple of 8
  *   kind 3 XBZRLE  payload := len:u16 data:u8[len]       (delta against the destination's copy; 1..pageSize)
  *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]      (count consecutive pages, compressed together)
  * eos       := 0x00                                      (kind 0, addressing 0: end of section)

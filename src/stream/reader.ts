@@ -96,23 +96,25 @@ export class StreamReader {
   /** Ensures `n` unread bytes are buffered; `what` names the thing being read, for errors. */
   async need(n: number, what: string): Promise<void> {
     if (this.end - this.pos >= n) return;
-    if (n > this.buf.length) {
+    if (n + 8 > this.buf.length) {
       throw new RangeError(
         `${what} needs ${n} bytes, more than the reader holds, at stream offset ${this.offset}`,
       );
     }
-    if (this.pos > 0) {
-      this.buf.copyWithin(0, this.pos, this.end);
-      this.#base += this.pos;
-      this.end -= this.pos;
-      this.pos = 0;
+    // Compact, keeping buffer index and stream offset equal mod 8 (aligned page copies).
+    const keep = (this.#base + this.pos) & 7;
+    if (this.pos > keep) {
+      this.buf.copyWithin(keep, this.pos, this.end);
+      this.#base += this.pos - keep;
+      this.end -= this.pos - keep;
+      this.pos = keep;
     }
-    while (this.end < n) {
+    while (this.end - this.pos < n) {
       const got = await this.#link.read(this.buf.subarray(this.end));
       if (got === null) {
         throw new RangeError(
           `Stream ended at offset ${this.#base + this.end} in the middle of ${what} (${
-            n - this.end
+            n - (this.end - this.pos)
           } more bytes expected)`,
         );
       }
@@ -137,6 +139,19 @@ export class StreamReader {
     const v = this.view.getUint32(this.pos);
     this.pos += 4;
     return v;
+  }
+
+  /** Skips the zero padding up to the next stream offset that is a multiple of 8; rejects non-zero padding. */
+  async align8(what: string): Promise<void> {
+    const pad = (8 - (this.offset & 7)) & 7;
+    if (pad === 0) return;
+    await this.need(pad, what);
+    for (let i = 0; i < pad; i++) {
+      if (this.buf[this.pos + i] !== 0) {
+        throw this.error(`Padding byte ${i} before ${what} is not zero`, this.offset + i);
+      }
+    }
+    this.pos += pad;
   }
 
   /** A RangeError saying what is wrong at `offset` (default: the current offset). */

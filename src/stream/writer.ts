@@ -59,6 +59,8 @@ export class StreamWriter {
   view: DataView;
   /** Write position in {@link buf}. */
   pos = 0;
+  /** Where the current buffer's bytes begin: the stream offset mod 8, so buffer index and stream offset agree mod 8. */
+  #start = 0;
   #flushed = 0;
   #inflight: Promise<void> | null = null;
   #gate?: FlushGate;
@@ -79,7 +81,7 @@ export class StreamWriter {
 
   /** Bytes handed to the link so far plus bytes buffered: the stream offset. */
   get offset(): number {
-    return this.#flushed + this.pos;
+    return this.#flushed + this.pos - this.#start;
   }
 
   /** Space left in the current buffer. */
@@ -103,12 +105,12 @@ export class StreamWriter {
 
   /** Sends the current buffer (after the previous one finished) and switches buffers. */
   async flush(): Promise<void> {
-    if (this.pos === 0) return;
-    const n = this.pos;
+    if (this.pos === this.#start) return;
+    const n = this.pos - this.#start;
     if (this.#gate) await this.#gate(n);
     const prev = this.#inflight;
     if (prev) await prev;
-    const out = this.buf.subarray(0, n);
+    const out = this.buf.subarray(this.#start, this.pos);
     const p = this.#link.write(out);
     p.catch(() => {}); // seen when awaited; never an unhandled rejection meanwhile
     this.#inflight = p;
@@ -116,7 +118,8 @@ export class StreamWriter {
     this.#cur ^= 1;
     this.buf = this.#bufs[this.#cur];
     this.view = this.#views[this.#cur];
-    this.pos = 0;
+    this.#start = this.#flushed & 7;
+    this.pos = this.#start;
   }
 
   /** Flushes and waits until everything is on the link. */
@@ -148,6 +151,17 @@ export class StreamWriter {
   copy(src: Uint8Array, off: number, len: number): void {
     this.buf.set(len === src.length && off === 0 ? src : src.subarray(off, off + len), this.pos);
     this.pos += len;
+  }
+
+  /**
+   * Writes zero bytes up to the next stream offset that is a multiple of 8
+   * (room for 7 must have been ensured); returns how many. Page data starts
+   * aligned so that copies to and from guest RAM run a word at a time.
+   */
+  align8(): number {
+    const pad = (8 - (this.pos & 7)) & 7;
+    for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
+    return pad;
   }
 
   /** Writes the stream header. */
