@@ -59,6 +59,13 @@ export async function runEngineBench(): Promise<Record<string, number>> {
   const random = await migrate("bench-random-1g", "random");
   const idle = await migrate("bench-idle-1g", "zero");
   const row = (label: string, r: Result) => {
+    if (r.outcome !== "completed" || !r.memoryEqual) {
+      throw new Error(
+        `${label}: migration ${r.outcome}${
+          r.error ? `: ${r.error}` : ""
+        }; memory equal: ${r.memoryEqual}`,
+      );
+    }
     const gbps = GiB / (r.totalTimeMs / 1000) / 1e9;
     const rss = r.wall.rssBytesMax as { source: number; destination: number };
     const pagesPerSec = (GiB / 4096) / (r.totalTimeMs / 1000);

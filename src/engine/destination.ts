@@ -33,13 +33,14 @@ import {
 } from "../stream/format.ts";
 import { StreamReader, type StreamSetup } from "../stream/reader.ts";
 import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
+import { DirtyBitmap } from "../guest/dirty_log.ts";
 import { K_NORMAL, K_ZERO, KindStats } from "./stats.ts";
 
 /** Destination engine options. */
 export interface DestinationOptions {
   link: Link;
   clock: Clock;
-  /** Allocates guest RAM for the blocks the setup section declares. */
+  /** Allocates guest RAM for the blocks the setup section declares; it must be all zero. */
   createRam(setup: StreamSetup): Ram;
   /** Checks and applies the device state; throws TypeError/RangeError when it is malformed. */
   loadDevice(state: Uint8Array): void | Promise<void>;
@@ -91,6 +92,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     }
     ram = options.createRam(setup);
     const words = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
+    const written = new DirtyBitmap(ram.totalPages); // pages this stream has put data in
     let lastRound = -1;
     let sawDevice = false;
     for (;;) {
@@ -108,7 +110,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         lastRound = round;
         rounds = round;
         r.ramBegin();
-        await loadRam(r, ram, words, stats);
+        await loadRam(r, ram, words, written, stats);
       } else if (type === SECTION_DEVICE) {
         if (sawDevice) throw r.error("A second device-state section", at);
         await hooks.phase?.("device-state", lastRound);
@@ -184,6 +186,7 @@ async function loadRam(
   r: StreamReader,
   ram: Ram,
   words: Int32Array[],
+  written: DirtyBitmap,
   stats: KindStats,
 ): Promise<void> {
   const blocks = ram.blocks;
@@ -195,8 +198,12 @@ async function loadRam(
     switch (kind) {
       case KIND_ZERO: {
         r.checkRun(1);
-        const off = r.page * PAGE_SIZE;
-        if (!isZeroPage(words[r.block], r.page * PAGE_WORDS)) b.bytes.fill(0, off, off + PAGE_SIZE);
+        // RAM starts zero: only a page this stream wrote can need clearing.
+        const g = b.firstPage + r.page;
+        if (written.has(g) && !isZeroPage(words[r.block], r.page * PAGE_WORDS)) {
+          const off = r.page * PAGE_SIZE;
+          b.bytes.fill(0, off, off + PAGE_SIZE);
+        }
         stats.pages[K_ZERO]++;
         stats.bytes[K_ZERO] += r.offset - at;
         break;
@@ -209,10 +216,9 @@ async function loadRam(
         }
         r.checkRun(count);
         await r.align8("normal page data");
-        const len = count * PAGE_SIZE;
-        await r.need(len, "normal page data");
-        b.bytes.set(r.buf.subarray(r.pos, r.pos + len), r.page * PAGE_SIZE);
-        r.pos += len;
+        const off = r.page * PAGE_SIZE;
+        await r.readInto(b.bytes.subarray(off, off + count * PAGE_SIZE), "normal page data");
+        for (let i = 0; i < count; i++) written.set(b.firstPage + r.page + i);
         stats.pages[K_NORMAL] += count;
         stats.bytes[K_NORMAL] += r.offset - at;
         break;

@@ -34,6 +34,9 @@ import type { MigrationConfig } from "./capabilities.ts";
 import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
 import { K_NORMAL, K_OVERHEAD, K_ZERO, KindStats } from "./stats.ts";
 
+/** Runs of at least this many pages go from guest RAM to the link without a copy. */
+const DIRECT_PAGES_MIN = 16;
+
 /** What the source engine needs of the guest. */
 export interface SourceGuest {
   ram: Ram;
@@ -184,12 +187,15 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     let runBlock = -1, runStart = 0, runCount = 0;
     const flushRun = async () => {
       const len = runCount * PAGE_SIZE;
-      if (w.free < 16 + len) await w.flush();
+      const direct = runCount >= DIRECT_PAGES_MIN;
+      if (w.free < 16 + (direct ? 0 : len)) await w.flush();
       const rb = blocks[runBlock];
       const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
       w.u16(runCount);
       const pad = w.align8();
-      w.copy(rb.bytes, runStart * PAGE_SIZE, len);
+      const off = runStart * PAGE_SIZE;
+      if (direct) await w.direct(rb.bytes.subarray(off, off + len));
+      else w.copy(rb.bytes, off, len);
       stats.pages[K_NORMAL] += runCount;
       stats.bytes[K_NORMAL] += head + 2 + pad + len;
       runCount = 0;

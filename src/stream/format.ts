@@ -15,7 +15,7 @@
  *            | (addressing 1, BLOCK) page:u32            (same block as the last record)
  *            | (addressing 2, NEXT)  nothing             (the page after the last record's last page)
  *   kind 1 ZERO    payload := nothing                    (a zero page: 1 byte with NEXT)
- *   kind 2 NORMAL  payload := count:u16 pad data:u8[count*pageSize]   (count consecutive pages, 1..64)
+ *   kind 2 NORMAL  payload := count:u16 pad data:u8[count*pageSize]   (count consecutive pages, 1..256)
  *   pad     := 0x00{0..7}, up to the next stream offset that is a multiple of 8
  *   kind 3 XBZRLE  payload := len:u16 data:u8[len]       (delta against the destination's copy; 1..pageSize)
  *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]      (count consecutive pages, compressed together)
@@ -62,7 +62,7 @@ export const ADDR_FULL = 0x00, ADDR_BLOCK = 0x40, ADDR_NEXT = 0x80;
 export const ADDR_MASK = 0xc0;
 
 /** Most pages in one NORMAL or DEFLATE record. */
-export const RUN_PAGES_MAX = 64;
+export const RUN_PAGES_MAX = 256;
 /** Longest device-state section. */
 export const DEVICE_BYTES_MAX = 1024 * 1024;
 /** Most RAM blocks. */

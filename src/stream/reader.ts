@@ -141,6 +141,37 @@ export class StreamReader {
     return v;
   }
 
+  /**
+   * Moves the next `into.length` stream bytes into `into`: what is buffered is
+   * copied, the rest is read from the link straight into `into` (guest RAM is
+   * filled by the socket, with no copy through this buffer).
+   */
+  async readInto(into: Uint8Array, what: string): Promise<void> {
+    const len = into.length;
+    const have = Math.min(this.end - this.pos, len);
+    if (have > 0) into.set(this.buf.subarray(this.pos, this.pos + have));
+    this.pos += have;
+    if (have === len) return;
+    // The buffer is drained: read the rest directly, then restart the buffer
+    // at the index that keeps it aligned with the stream offset mod 8.
+    let off = have;
+    const startOffset = this.#base + this.pos;
+    while (off < len) {
+      const got = await this.#link.read(into.subarray(off));
+      if (got === null) {
+        throw new RangeError(
+          `Stream ended at offset ${startOffset + off - have} in the middle of ${what} (${
+            len - off
+          } more bytes expected)`,
+        );
+      }
+      off += got;
+    }
+    const next = startOffset + (len - have);
+    this.pos = this.end = next & 7;
+    this.#base = next - this.pos;
+  }
+
   /** Skips the zero padding up to the next stream offset that is a multiple of 8; rejects non-zero padding. */
   async align8(what: string): Promise<void> {
     const pad = (8 - (this.offset & 7)) & 7;

@@ -122,6 +122,24 @@ export class StreamWriter {
     this.pos = this.#start;
   }
 
+  /**
+   * Sends `data` straight to the link after what is buffered, without copying
+   * it (guest RAM goes to the socket as it is). `data.length` must keep the
+   * stream 8-aligned if the caller relies on alignment afterwards.
+   */
+  async direct(data: Uint8Array): Promise<void> {
+    await this.flush();
+    if (this.#gate) await this.#gate(data.length);
+    const prev = this.#inflight;
+    if (prev) await prev;
+    const p = this.#link.write(data);
+    p.catch(() => {});
+    this.#inflight = p;
+    this.#flushed += data.length;
+    this.#start = this.#flushed & 7;
+    this.pos = this.#start;
+  }
+
   /** Flushes and waits until everything is on the link. */
   async finish(): Promise<void> {
     await this.flush();
