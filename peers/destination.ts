@@ -125,6 +125,9 @@ async function main(args: string[]): Promise<number> {
     });
   }
   if (control) {
+    if (report.outcome !== "completed") {
+      await control.send({ type: "error", message: report.error ?? report.outcome });
+    }
     await quit;
   } else {
     await new Promise((r) => setTimeout(r, Number(values["settle-ms"])));

@@ -148,8 +148,9 @@ async function main(args: string[]): Promise<number> {
     atMs: systemClock.nowMs(),
   });
   await Promise.race([control.wait("quit"), control.closed]).catch(() => {});
+  const guestRunning = vcpu.running;
   await vcpu.stop();
-  await control.send({ type: "result", source: report, rssBytesMax: rss.stop() });
+  await control.send({ type: "result", source: report, rssBytesMax: rss.stop(), guestRunning });
   control.channel.close();
   return 0;
 }

@@ -87,5 +87,12 @@ export type ControlMessage =
     intact?: DigestComparison | null;
     atMs: number;
   }
-  | { type: "result"; source?: SourceReport; destination?: DestinationSummary; rssBytesMax: number }
+  | {
+    type: "result";
+    source?: SourceReport;
+    destination?: DestinationSummary;
+    rssBytesMax: number;
+    /** Source only: whether its vCPU was still running when the runner said quit. */
+    guestRunning?: boolean;
+  }
   | { type: "error"; message: string };

@@ -31,7 +31,7 @@ function steppedGuest(ram: Ram, workload: Workload, touchesPerSync: number) {
   return guest;
 }
 
-async function migrate(ram: Ram, guest: SourceGuest, parameters: Record<string, unknown> = {}) {
+async function migrate(guest: SourceGuest, parameters: Record<string, unknown> = {}) {
   const [a, b] = memoryLinkPair();
   const { config, errors } = resolveMigration({ parameters });
   assertEquals(errors, []);
@@ -64,7 +64,7 @@ Deno.test("engine migrates a busy guest over an in-memory link, memory equal", a
   ram.blocks[0].bytes.fill(0, 512 * PAGE_SIZE, 576 * PAGE_SIZE); // zero pages outside the hot set
   const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 64 }, 3);
   const guest = steppedGuest(ram, w, 40);
-  const { src, dst, device } = await migrate(ram, guest);
+  const { src, dst, device } = await migrate(guest);
   assertEquals(src.outcome, "completed", src.error);
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram), "destination memory equals source memory");
@@ -79,7 +79,7 @@ Deno.test("engine forces stop-and-copy after maxRounds when it cannot converge",
   const ram = createRam([{ name: "pc.ram", bytes: 2 << 20 }]);
   const w = Workload.fresh({ kind: "random", touchesPerSec: 0, writeBytes: 4096 }, 5);
   const guest = steppedGuest(ram, w, 400);
-  const { src, dst } = await migrate(ram, guest, { downtimeLimitMs: 0, maxRounds: 3 });
+  const { src, dst } = await migrate(guest, { downtimeLimitMs: 0, maxRounds: 3 });
   assertEquals(src.outcome, "completed");
   assertEquals(src.forced, true);
   assertEquals(src.rounds, 5); // bulk, rounds 1..3, the refused 4th becomes stop-and-copy
@@ -90,7 +90,7 @@ Deno.test("engine cancels on no convergence when told to, and the destination di
   const ram = createRam([{ name: "pc.ram", bytes: 1 << 20 }]);
   const w = Workload.fresh({ kind: "random", touchesPerSec: 0, writeBytes: 4096 }, 5);
   const guest = steppedGuest(ram, w, 200);
-  const { src, dst } = await migrate(ram, guest, {
+  const { src, dst } = await migrate(guest, {
     downtimeLimitMs: 0,
     maxRounds: 2,
     onNoConvergence: "cancel",

@@ -139,6 +139,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
         timeoutMs: s.migration.peerTimeoutMs + 10_000,
         what: "the destination",
       }),
+      dst.inbox!.wait("error", { what: "the destination" }).then(() => null),
       dst.exited.then(() => null),
     ]).catch(() => null);
     if (dstDigest) await systemClock.sleep(s.settleMs);
@@ -163,6 +164,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
       progress: source.progress.length ? source.progress : progress,
       phases,
       rss: { source: srcResult?.rssBytesMax ?? 0, destination: dstResult?.rssBytesMax ?? 0 },
+      sourceGuestRunning: srcResult?.guestRunning ?? false,
       runnerMs: systemClock.nowMs() - t0,
     });
   } finally {
@@ -173,7 +175,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
 
 function spawnPeer(role: Role, controlAddr: string): Peer {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-lock", PEERS[role].pathname, "--control", controlAddr],
+    args: ["run", "-A", PEERS[role].pathname, "--control", controlAddr],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -278,6 +280,7 @@ interface Collected {
   progress: ProgressRecord[];
   phases: { role: Role; phase: string; round: number; atMs: number }[];
   rss: { source: number; destination: number };
+  sourceGuestRunning: boolean;
   runnerMs: number;
 }
 
@@ -315,6 +318,7 @@ function buildResult(s: ResolvedScenario, c: Collected): Result {
       ? "destination at resume equals source at stop"
       : "source guest intact: equals a replay of its workload",
     counterInvariant: counter,
+    sourceGuestRunning: c.sourceGuestRunning,
     downtimeMs,
     totalTimeMs,
     setupTimeMs,

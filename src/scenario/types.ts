@@ -185,5 +185,23 @@ export interface Result {
   passed: boolean;
   /** Every figure that depends on the wall clock or the machine. */
   wall: Record<string, unknown>;
+  /** What `memoryEqual` compared: the destination against the source, or the source against a replay of its workload. */
+  memoryCheck?: string;
+  /** The `counter` workload's invariant on the judged memory (null for other workloads). */
+  counterInvariant?: { ok: boolean; detail: string } | null;
+  /** Whether the source guest was still running at the end (it must be, unless the migration completed). */
+  sourceGuestRunning?: boolean;
+  /** RAM sections sent, the bulk pass and the stop-and-copy included. */
+  rounds?: number;
+  converged?: boolean;
+  /** Stop-and-copy was forced by maxRounds or maxTimeMs. */
+  forcedStop?: boolean;
+  /** What the destination reported. */
+  destination?: {
+    outcome: Outcome;
+    error: string | null;
+    receivedBytes: number;
+    touchesAfterResume: number;
+  } | null;
   [key: string]: unknown;
 }

@@ -1,0 +1,41 @@
+/**
+ * Ferry: a live-migration lab for Deno.
+ *
+ * ```ts ignore
+ * import { runScenario } from "./mod.ts";
+ * const result = await runScenario({
+ *   name: "hotset",
+ *   guest: { ram: "256MiB", workload: { kind: "hotset", dirtyRate: "64MiB/s" } },
+ *   expect: { outcome: "completed", memoryEqual: true, downtimeMsMax: 300 },
+ * });
+ * console.log(result.passed, result.downtimeMs);
+ * ```
+ * @module
+ */
+export { runScenario } from "./src/scenario/runner.ts";
+export type { RunOptions } from "./src/scenario/runner.ts";
+export { resolveScenario } from "./src/scenario/validate.ts";
+export type { ResolvedScenario } from "./src/scenario/validate.ts";
+export { loadScenario } from "./src/scenario/load.ts";
+export { formatSummary } from "./src/scenario/summary.ts";
+export type {
+  BalloonBehaviour,
+  ExpectationResult,
+  Expectations,
+  FaultAction,
+  FaultPhase,
+  FaultRecord,
+  FaultSpec,
+  FaultTrigger,
+  GuestSpec,
+  KindCounters,
+  MigrationSpec,
+  NetworkSpec,
+  Outcome,
+  ProgressRecord,
+  Result,
+  Scenario,
+  WorkloadKind,
+  WorkloadSpec,
+} from "./src/scenario/types.ts";
+export { BASE_PARAMETERS, CAPABILITIES, resolveMigration } from "./src/engine/capabilities.ts";
