@@ -10,7 +10,7 @@
  */
 import { parseCli } from "../src/util/cli.ts";
 import { systemClock } from "../src/util/clock.ts";
-import { type BlockSpec, createRam, PAGE_SIZE, type Ram } from "../src/guest/ram.ts";
+import { checkLayout, createRam, PAGE_SIZE, preallocateRam, type Ram } from "../src/guest/ram.ts";
 import { DirtyLog } from "../src/guest/dirty_log.ts";
 import { checkCounterInvariant, type WorkloadState } from "../src/guest/workload.ts";
 import { Vcpu } from "../src/guest/vcpu.ts";
@@ -44,7 +44,7 @@ async function main(args: string[]): Promise<number> {
     vcpuReady.catch(() => {});
     return ram;
   };
-  const preallocated = config.ram ? prepare(preallocate(config.ram)) : null;
+  const preallocated = config.ram ? prepare(preallocateRam(config.ram)) : null;
   const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
   const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -75,7 +75,7 @@ async function main(args: string[]): Promise<number> {
     clock: systemClock,
     maxRamBytes: config.maxRamBytes,
     createRam: (setup) => {
-      if (preallocated) return matchLayout(preallocated, setup.blocks);
+      if (preallocated) return checkLayout(preallocated, setup.blocks);
       return prepare(
         createRam(setup.blocks.map((b) => ({ name: b.name, bytes: b.pages * PAGE_SIZE }))),
       );
@@ -143,23 +143,6 @@ async function main(args: string[]): Promise<number> {
   await control.send({ type: "result", destination: summary, rssBytesMax: rss.stop() });
   control.channel.close();
   return 0;
-}
-
-/** Allocates RAM and touches every page, so that loading it costs no page faults. */
-function preallocate(blocks: BlockSpec[]): Ram {
-  const ram = createRam(blocks);
-  for (const b of ram.blocks) new Int32Array(b.sab).fill(0);
-  return ram;
-}
-
-/** Checks that the stream's blocks are the preallocated ones, as QEMU checks block lengths. */
-function matchLayout(ram: Ram, blocks: { name: string; pages: number }[]): Ram {
-  const have = ram.blocks.map((b) => `${b.name} (${b.pages} pages)`).join(", ");
-  const want = blocks.map((b) => `${b.name} (${b.pages} pages)`).join(", ");
-  if (have !== want) {
-    throw new RangeError(`The stream declares RAM blocks ${want}; this destination has ${have}`);
-  }
-  return ram;
 }
 
 function emptySummary(error?: string): DestinationSummary {

@@ -32,7 +32,7 @@ import { ACK_LOADED, KIND_NORMAL, KIND_ZERO, RP_ACK, RUN_PAGES_MAX } from "../st
 import { StreamWriter } from "../stream/writer.ts";
 import type { MigrationConfig } from "./capabilities.ts";
 import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
-import { K_NORMAL, K_OVERHEAD, K_ZERO, KindStats } from "./stats.ts";
+import { K_NORMAL, K_OVERHEAD, K_ZERO, KindStats, STAT_KINDS } from "./stats.ts";
 
 /** Runs of at least this many pages go from guest RAM to the link without a copy. */
 const DIRECT_PAGES_MIN = 16;
@@ -67,6 +67,12 @@ export interface SourceOptions {
   signal?: AbortSignal;
   /** Stream buffer size (default 1 MiB). */
   bufferBytes?: number;
+  /**
+   * CPU cost of sending one page, by record kind, in microseconds of the
+   * clock (the simulator's cost model; default zero). Charged before each
+   * buffer goes out.
+   */
+  cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
 }
 
 /** What the source reports. */
@@ -121,9 +127,17 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const windowStart = startAtMs;
   let windowBytes = 0;
   let peerFailure: string | null = null;
+  const costs = STAT_KINDS.map((k) => (k === "overhead" ? 0 : options.cpuCostUs?.[k] ?? 0));
+  const charged = new Float64Array(STAT_KINDS.length);
   const gate = async (n: number) => {
     if (signal?.aborted) throw new Cancelled(String(signal.reason ?? "cancelled"));
     if (peerFailure) throw new Error(peerFailure);
+    let costUs = 0;
+    for (let k = 0; k < costs.length; k++) {
+      costUs += (stats.pages[k] - charged[k]) * costs[k];
+      charged[k] = stats.pages[k];
+    }
+    if (costUs > 0) await clock.sleep(costUs / 1000);
     if (limit > 0) {
       windowBytes += n;
       const wait = windowStart + (windowBytes * 1000) / limit - clock.nowMs();

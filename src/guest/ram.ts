@@ -88,3 +88,23 @@ export function pageAddress(ram: Ram, page: number): string {
   const b = blockOfPage(ram, page);
   return `${b.name}+0x${((page - b.firstPage) * PAGE_SIZE).toString(16)}`;
 }
+
+/** Allocates RAM and touches every page, so that loading it costs no page faults (QEMU's -mem-prealloc). */
+export function preallocateRam(specs: BlockSpec[]): Ram {
+  const ram = createRam(specs);
+  for (const b of ram.blocks) new Int32Array(b.sab).fill(0);
+  return ram;
+}
+
+/**
+ * Checks that an incoming stream's blocks are exactly this RAM's, as QEMU
+ * checks block names and lengths; throws RangeError saying both layouts.
+ */
+export function checkLayout(ram: Ram, blocks: { name: string; pages: number }[]): Ram {
+  const have = ram.blocks.map((b) => `${b.name} (${b.pages} pages)`).join(", ");
+  const want = blocks.map((b) => `${b.name} (${b.pages} pages)`).join(", ");
+  if (have !== want) {
+    throw new RangeError(`The stream declares RAM blocks ${want}; this destination has ${have}`);
+  }
+  return ram;
+}

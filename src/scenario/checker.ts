@@ -13,8 +13,9 @@
  * ```
  * @module
  */
+import { Buffer } from "node:buffer";
 import { DIGEST_BYTES } from "../guest/digest.ts";
-import { PAGE_SIZE } from "../guest/ram.ts";
+import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
 import type { ExpectationResult, Expectations, Result } from "./types.ts";
 
 /** How two sets of page digests compare. */
@@ -56,6 +57,43 @@ export function compareDigests(
     mismatchedPages: mismatched,
     mismatchedAddresses: addresses,
   };
+}
+
+/**
+ * Compares two RAMs in one process (simulation mode): whole blocks at native
+ * speed, page by page only where they differ.
+ */
+export function compareRams(expected: Ram, actual: Ram): DigestComparison {
+  let mismatched = 0;
+  const addresses: string[] = [];
+  expected.blocks.forEach((b, i) => {
+    const a = actual.blocks[i];
+    if (!a || a.pages !== b.pages) {
+      mismatched += b.pages;
+      if (addresses.length < ADDRESSES_LISTED) addresses.push(`${b.name}+0x0`);
+      return;
+    }
+    if (equalBytes(b.bytes, a.bytes)) return;
+    for (let p = 0; p < b.pages; p++) {
+      const off = p * PAGE_SIZE;
+      if (
+        equalBytes(b.bytes.subarray(off, off + PAGE_SIZE), a.bytes.subarray(off, off + PAGE_SIZE))
+      ) continue;
+      mismatched++;
+      if (addresses.length < ADDRESSES_LISTED) addresses.push(`${b.name}+0x${off.toString(16)}`);
+    }
+  });
+  return {
+    memoryEqual: mismatched === 0,
+    mismatchedPages: mismatched,
+    mismatchedAddresses: addresses,
+  };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.length),
+  );
 }
 
 /** Evaluates `expect` against a result. Never throws. */

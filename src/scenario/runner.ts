@@ -24,7 +24,8 @@ import { ControlChannel } from "../control/channel.ts";
 import { Inbox } from "../control/inbox.ts";
 import type { ControlMessage, DestinationSummary, PeerConfig } from "../control/protocol.ts";
 import type { SourceReport } from "../engine/source.ts";
-import { compareDigests, type DigestComparison, evaluateExpectations } from "./checker.ts";
+import { compareDigests } from "./checker.ts";
+import { buildResult } from "./result.ts";
 import type { ProgressRecord, Result, Scenario } from "./types.ts";
 import { type ResolvedScenario, resolveScenario } from "./validate.ts";
 
@@ -154,7 +155,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
     if (!source) throw new Error(`The source sent no result${tail(src)}`);
     const destination = dstResult?.destination ?? null;
 
-    return buildResult(s, {
+    return collect(s, {
       source,
       destination,
       srcDigest,
@@ -284,79 +285,31 @@ interface Collected {
   runnerMs: number;
 }
 
-function buildResult(s: ResolvedScenario, c: Collected): Result {
+function collect(s: ResolvedScenario, c: Collected): Result {
   const src = c.source;
   const dst = c.destination;
-  let cmp: DigestComparison | null = null;
-  if (src.outcome === "completed") {
-    if (c.dstDigest) cmp = compareDigests(c.srcDigest.pages, c.dstDigest.pages, c.srcDigest.blocks);
-  } else {
-    cmp = c.srcDigest.intact ?? null;
-  }
+  const completed = src.outcome === "completed";
+  const comparison = completed
+    ? c.dstDigest ? compareDigests(c.srcDigest.pages, c.dstDigest.pages, c.srcDigest.blocks) : null
+    : c.srcDigest.intact ?? null;
   let downtimeMs: number | null = null;
-  if (src.outcome === "completed" && src.stopAtMs !== null && dst?.resumeAtMs != null) {
+  if (completed && src.stopAtMs !== null && dst?.resumeAtMs != null) {
     const resumed = dst.resumeAtMs - dst.digestMs - c.dstOffsetMs;
     downtimeMs = resumed - (src.stopAtMs - c.srcOffsetMs);
   }
-  const totalTimeMs = (src.ackAtMs ?? src.endAtMs) - src.startAtMs;
-  const setupTimeMs = src.setupDoneAtMs - src.startAtMs;
-  const counter = src.outcome === "completed" ? c.dstDigest?.counter ?? null : c.srcDigest.counter;
-  const result: Result = {
-    scenario: s.name,
-    seed: s.seed,
-    mode: s.mode,
-    outcome: src.outcome,
-    ...(src.error
-      ? { error: src.error }
-      : dst?.error && src.outcome !== "completed"
-      ? { error: dst.error }
-      : {}),
-    memoryEqual: cmp ? cmp.memoryEqual && (counter?.ok ?? true) : null,
-    mismatchedPages: cmp?.mismatchedPages ?? 0,
-    mismatchedAddresses: cmp?.mismatchedAddresses ?? [],
-    memoryCheck: src.outcome === "completed"
-      ? "destination at resume equals source at stop"
-      : "source guest intact: equals a replay of its workload",
-    counterInvariant: counter,
-    sourceGuestRunning: c.sourceGuestRunning,
+  return buildResult(s, {
+    source: src,
+    destination: dst,
+    comparison,
+    counter: completed ? c.dstDigest?.counter ?? null : c.srcDigest.counter,
     downtimeMs,
-    totalTimeMs,
-    setupTimeMs,
-    iterations: src.iterations,
-    rounds: src.rounds,
-    converged: src.converged,
-    forcedStop: src.forced,
-    bytes: src.bytes,
-    pages: src.pages,
+    sourceGuestRunning: c.sourceGuestRunning,
     progress: c.progress,
-    faults: [],
-    expectations: [],
-    passed: false,
-    destination: dst
-      ? {
-        outcome: dst.outcome,
-        error: dst.error ?? null,
-        receivedBytes: dst.receivedBytes,
-        touchesAfterResume: dst.touchesAfterResume,
-      }
-      : null,
     wall: {
-      downtimeMs,
-      totalTimeMs,
-      setupTimeMs,
-      progress: c.progress.map((p) => ({
-        timeMs: p.timeMs,
-        bandwidthBytesPerSec: p.bandwidthBytesPerSec,
-        expectedDowntimeMs: p.expectedDowntimeMs,
-      })),
       checkerDigestMs: dst?.digestMs ?? 0,
       clockOffsetMs: { source: c.srcOffsetMs, destination: c.dstOffsetMs },
       rssBytesMax: c.rss,
       runnerMs: c.runnerMs,
-      throughputBytesPerSec: totalTimeMs > 0 ? (src.bytes.total * 1000) / totalTimeMs : 0,
     },
-  };
-  result.expectations = evaluateExpectations(s.expect, result);
-  result.passed = result.expectations.every((e) => e.ok);
-  return result;
+  });
 }

@@ -1,0 +1,101 @@
+/**
+ * Builds the result of a run from what the engines and the checker found,
+ * the same way in real and simulation mode. Expectations are evaluated here.
+ *
+ * In real mode every time depends on the machine, so the timings are also
+ * kept under `wall`; in simulation mode they are virtual and deterministic,
+ * and `wall` holds only what the host machine decided (how long the run took
+ * on it), so that two runs of one seed compare byte for byte without it.
+ *
+ * @example
+ * ```ts ignore
+ * const result = buildResult(resolved, facts);
+ * ```
+ * @module
+ */
+import type { DestinationSummary } from "../control/protocol.ts";
+import type { SourceReport } from "../engine/source.ts";
+import { type DigestComparison, evaluateExpectations } from "./checker.ts";
+import type { ProgressRecord, Result } from "./types.ts";
+import type { ResolvedScenario } from "./validate.ts";
+
+/** What a run found. */
+export interface RunFacts {
+  source: SourceReport;
+  destination: DestinationSummary | null;
+  /** Completed: destination against source; otherwise: source against a replay of its workload. */
+  comparison: DigestComparison | null;
+  counter: { ok: boolean; detail: string } | null;
+  downtimeMs: number | null;
+  sourceGuestRunning: boolean;
+  progress: ProgressRecord[];
+  /** Figures that depend on the host machine. */
+  wall: Record<string, unknown>;
+}
+
+/** Assembles the result and evaluates the scenario's expectations. */
+export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
+  const src = f.source;
+  const dst = f.destination;
+  const cmp = f.comparison;
+  const totalTimeMs = (src.ackAtMs ?? src.endAtMs) - src.startAtMs;
+  const setupTimeMs = src.setupDoneAtMs - src.startAtMs;
+  const wall: Record<string, unknown> = { ...f.wall };
+  if (s.mode === "real") {
+    Object.assign(wall, {
+      downtimeMs: f.downtimeMs,
+      totalTimeMs,
+      setupTimeMs,
+      progress: f.progress.map((p) => ({
+        timeMs: p.timeMs,
+        bandwidthBytesPerSec: p.bandwidthBytesPerSec,
+        expectedDowntimeMs: p.expectedDowntimeMs,
+      })),
+      throughputBytesPerSec: totalTimeMs > 0 ? (src.bytes.total * 1000) / totalTimeMs : 0,
+    });
+  }
+  const result: Result = {
+    scenario: s.name,
+    seed: s.seed,
+    mode: s.mode,
+    outcome: src.outcome,
+    ...(src.error
+      ? { error: src.error }
+      : dst?.error && src.outcome !== "completed"
+      ? { error: dst.error }
+      : {}),
+    memoryEqual: cmp ? cmp.memoryEqual && (f.counter?.ok ?? true) : null,
+    mismatchedPages: cmp?.mismatchedPages ?? 0,
+    mismatchedAddresses: cmp?.mismatchedAddresses ?? [],
+    memoryCheck: src.outcome === "completed"
+      ? "destination at resume equals source at stop"
+      : "source guest intact: equals a replay of its workload",
+    counterInvariant: f.counter,
+    sourceGuestRunning: f.sourceGuestRunning,
+    downtimeMs: f.downtimeMs,
+    totalTimeMs,
+    setupTimeMs,
+    iterations: src.iterations,
+    rounds: src.rounds,
+    converged: src.converged,
+    forcedStop: src.forced,
+    bytes: src.bytes,
+    pages: src.pages,
+    progress: f.progress,
+    faults: [],
+    expectations: [],
+    passed: false,
+    destination: dst
+      ? {
+        outcome: dst.outcome,
+        error: dst.error ?? null,
+        receivedBytes: dst.receivedBytes,
+        touchesAfterResume: dst.touchesAfterResume,
+      }
+      : null,
+    wall,
+  };
+  result.expectations = evaluateExpectations(s.expect, result);
+  result.passed = result.expectations.every((e) => e.ok);
+  return result;
+}
