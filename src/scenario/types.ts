@@ -85,10 +85,16 @@ export interface MigrationSpec {
 
 /** The network between the peers. */
 export interface NetworkSpec {
+  /** "1Gbit", "100MiB/s", bytes per second, or 0 / "unlimited". */
   bandwidth?: SizeText;
+  /** Token-bucket depth ("64KiB"); default the larger of 64 KiB and 10 ms of bandwidth. */
+  burst?: SizeText;
   latencyMs?: number;
   jitterMs?: number;
-  [key: string]: unknown;
+  /** Bandwidth changes in time: `[{ atMs: 3000, bandwidth: "10Mbit" }]` (ms since migration start). */
+  schedule?: { atMs: number; bandwidth: SizeText }[];
+  /** Real mode: shape with `tc tbf` between network namespaces (needs root). */
+  kernel?: boolean;
 }
 
 /** What the scenario expects of the run. */
@@ -111,6 +117,8 @@ export interface Scenario {
   migration?: MigrationSpec;
   network?: NetworkSpec;
   faults?: FaultSpec[];
+  /** After a failed migration, start a fresh destination and migrate again. */
+  retry?: boolean;
   expect?: Expectations;
   /** Milliseconds the workload runs before migration starts (default 200). */
   warmupMs?: number;

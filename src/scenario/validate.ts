@@ -30,14 +30,43 @@ export interface ResolvedScenario {
   balloon: BalloonBehaviour;
   workload: WorkloadConfig;
   migration: MigrationConfig;
-  network: { bandwidthBytesPerSec: number; latencyMs: number; jitterMs: number };
+  network: ResolvedNetwork;
   faults: FaultSpec[];
+  /** After a failure, start a fresh destination and migrate again (once). */
+  retry: boolean;
   expect: Expectations;
   warmupMs: number;
   settleMs: number;
   /** The scenario as given, for the record. */
   source: Scenario;
 }
+
+/** The link between the peers, resolved. 0 bandwidth = unshaped. */
+export interface ResolvedNetwork {
+  bandwidthBytesPerSec: number;
+  /** Token-bucket depth; default 64 KiB or 10 ms of bandwidth, whichever is larger. */
+  burstBytes: number;
+  latencyMs: number;
+  jitterMs: number;
+  /** Bandwidth changes in time, sorted by `atMs` (ms since migration start). */
+  schedule: { atMs: number; bandwidthBytesPerSec: number }[];
+  /** Shape with `tc tbf` between network namespaces instead of the userspace link (real mode, root). */
+  kernel: boolean;
+}
+
+/** Fault actions that exist, and the ones kept for file migration's storage faults. */
+export const FAULT_ACTIONS = [
+  "cut-link",
+  "partition",
+  "corrupt",
+  "kill-source",
+  "kill-destination",
+  "stop-source",
+  "stop-destination",
+  "cancel",
+] as const;
+const STORAGE_FAULTS = ["storage-stall", "storage-enospc"];
+const FAULT_PHASES = ["setup", "bulk", "round", "stop-and-copy", "device-state", "resume"];
 
 /** Default dirty rates by workload kind (bytes per second of page touches). */
 const DEFAULT_DIRTY_RATE: Record<string, number> = {
@@ -64,6 +93,7 @@ const TOP_KEYS = new Set([
   "expect",
   "warmupMs",
   "settleMs",
+  "retry",
 ]);
 
 /** Resolves a scenario; `resolved` is undefined when `errors` is not empty. */
@@ -100,7 +130,6 @@ export function resolveScenario(
   if (mode !== "real" && mode !== "sim") {
     errors.push(`mode: must be "real" or "sim", got ${JSON.stringify(mode)}`);
   }
-  if (mode === "sim") errors.push(`mode: "sim" is not available yet; use "real"`);
 
   const g = s.guest ?? {};
   const ramBytes = attempt("guest.ram", () => {
@@ -165,30 +194,22 @@ export function resolveScenario(
   const { config: migration, errors: merr } = resolveMigration(s.migration as never);
   errors.push(...merr);
 
-  const n = s.network ?? {};
-  const bandwidthBytesPerSec = attempt(
-    "network.bandwidth",
-    () => n.bandwidth === undefined ? 0 : parseBandwidth(n.bandwidth),
-    0,
-  );
-  const latencyMs = n.latencyMs ?? 0;
-  const jitterMs = n.jitterMs ?? 0;
-  for (const [k, v] of [["latencyMs", latencyMs], ["jitterMs", jitterMs]] as const) {
-    if (typeof v !== "number" || !(v >= 0)) {
-      errors.push(`network.${k}: must be a number >= 0, got ${JSON.stringify(v)}`);
+  const network = resolveNetwork((s.network ?? {}) as Record<string, unknown>, errors);
+  const faults = resolveFaults(s.faults ?? [], errors);
+  if (mode === "real") {
+    const n = network;
+    if (
+      n.bandwidthBytesPerSec > 0 || n.latencyMs > 0 || n.jitterMs > 0 || n.schedule.length ||
+      n.kernel
+    ) {
+      errors.push('network: shaping between real peers is not available yet; use mode "sim"');
+    }
+    if (faults.length) {
+      errors.push("faults: fault injection between real peers is not available yet");
     }
   }
-  if (bandwidthBytesPerSec > 0 || latencyMs > 0 || jitterMs > 0) {
-    errors.push(
-      "network: shaping is not available yet; leave bandwidth, latencyMs and jitterMs unset",
-    );
-  }
-
-  const faults = s.faults ?? [];
-  if (!Array.isArray(faults)) errors.push("faults: must be a list");
-  else if (faults.length > 0) {
-    errors.push("faults: fault injection is not available yet; leave the list empty");
-  }
+  const retry = s.retry ?? false;
+  if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
 
   const expect = s.expect ?? {};
   if (typeof expect !== "object" || expect === null) errors.push("expect: must be an object");
@@ -235,12 +256,149 @@ export function resolveScenario(
       balloon,
       workload,
       migration,
-      network: { bandwidthBytesPerSec, latencyMs, jitterMs },
+      network,
       faults,
+      retry,
       expect,
       warmupMs,
       settleMs,
       source: s,
     },
   };
+}
+
+const NETWORK_KEYS = new Set(["bandwidth", "burst", "latencyMs", "jitterMs", "schedule", "kernel"]);
+
+function resolveNetwork(n: Record<string, unknown>, errors: string[]): ResolvedNetwork {
+  const out: ResolvedNetwork = {
+    bandwidthBytesPerSec: 0,
+    burstBytes: 0,
+    latencyMs: 0,
+    jitterMs: 0,
+    schedule: [],
+    kernel: false,
+  };
+  if (typeof n !== "object" || n === null || Array.isArray(n)) {
+    errors.push("network: must be an object");
+    return out;
+  }
+  for (const k of Object.keys(n)) {
+    if (!NETWORK_KEYS.has(k)) errors.push(`network.${k}: unknown field`);
+  }
+  const rate = (where: string, v: unknown) => {
+    try {
+      return v === undefined || v === 0 || v === "unlimited" ? 0 : parseBandwidth(v);
+    } catch (e) {
+      errors.push(`${where}: ${(e as Error).message}`);
+      return 0;
+    }
+  };
+  out.bandwidthBytesPerSec = rate("network.bandwidth", n.bandwidth);
+  for (const k of ["latencyMs", "jitterMs"] as const) {
+    const v = n[k] ?? 0;
+    if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+      errors.push(`network.${k}: must be a number >= 0, got ${JSON.stringify(v)}`);
+    } else out[k] = v;
+  }
+  if (n.burst !== undefined) {
+    try {
+      out.burstBytes = parseSize(n.burst);
+      if (out.burstBytes < 1) throw new RangeError("must be at least 1 byte");
+    } catch (e) {
+      errors.push(`network.burst: ${(e as Error).message}`);
+    }
+  }
+  const sched = n.schedule ?? [];
+  if (!Array.isArray(sched)) errors.push("network.schedule: must be a list of { atMs, bandwidth }");
+  else {
+    sched.forEach((e, i) => {
+      const where = `network.schedule[${i}]`;
+      if (typeof e !== "object" || e === null) return errors.push(`${where}: must be an object`);
+      const { atMs, bandwidth, ...rest } = e as Record<string, unknown>;
+      for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+      if (typeof atMs !== "number" || !(atMs >= 0)) {
+        errors.push(`${where}.atMs: must be a number >= 0, got ${JSON.stringify(atMs)}`);
+      }
+      out.schedule.push({
+        atMs: atMs as number,
+        bandwidthBytesPerSec: rate(`${where}.bandwidth`, bandwidth),
+      });
+    });
+    out.schedule.sort((a, b) => a.atMs - b.atMs);
+  }
+  if (n.kernel !== undefined && typeof n.kernel !== "boolean") {
+    errors.push("network.kernel: must be true or false");
+  } else out.kernel = n.kernel === true;
+  const peak = Math.max(
+    out.bandwidthBytesPerSec,
+    ...out.schedule.map((e) => e.bandwidthBytesPerSec),
+  );
+  if (out.burstBytes === 0) out.burstBytes = Math.max(64 * 1024, Math.ceil(peak / 100));
+  return out;
+}
+
+function resolveFaults(faults: unknown, errors: string[]): FaultSpec[] {
+  if (!Array.isArray(faults)) {
+    errors.push("faults: must be a list");
+    return [];
+  }
+  faults.forEach((f, i) => {
+    const where = `faults[${i}]`;
+    if (typeof f !== "object" || f === null) return errors.push(`${where}: must be an object`);
+    const { at, action, durationMs, bytes, ...rest } = f as Record<string, unknown>;
+    for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+    if (STORAGE_FAULTS.includes(action as string)) {
+      errors.push(`${where}.action: ${action} needs file migration, which does not exist yet`);
+    } else if (!(FAULT_ACTIONS as readonly unknown[]).includes(action)) {
+      errors.push(
+        `${where}.action: must be one of ${FAULT_ACTIONS.join(", ")}, got ${
+          JSON.stringify(action)
+        }`,
+      );
+    }
+    if (typeof at !== "object" || at === null) {
+      errors.push(`${where}.at: must be { phase, round? }, { afterBytes } or { afterMs }`);
+    } else {
+      const a = at as Record<string, unknown>;
+      const keys = Object.keys(a).filter((k) => k !== "round");
+      if (keys.length !== 1 || !["phase", "afterBytes", "afterMs"].includes(keys[0])) {
+        errors.push(
+          `${where}.at: must have exactly one of phase, afterBytes, afterMs, got ${
+            JSON.stringify(at)
+          }`,
+        );
+      } else if (keys[0] === "phase") {
+        if (!FAULT_PHASES.includes(a.phase as string)) {
+          errors.push(`${where}.at.phase: must be one of ${FAULT_PHASES.join(", ")}`);
+        }
+        if (a.round !== undefined) {
+          if (a.phase !== "round") errors.push(`${where}.at.round: only goes with phase "round"`);
+          else if (!Number.isInteger(a.round) || (a.round as number) < 1) {
+            errors.push(`${where}.at.round: must be a whole number >= 1`);
+          }
+        }
+      } else {
+        const v = a[keys[0]];
+        if (typeof v !== "number" || !(v >= 0)) {
+          errors.push(`${where}.at.${keys[0]}: must be a number >= 0, got ${JSON.stringify(v)}`);
+        }
+        if (a.round !== undefined) errors.push(`${where}.at.round: only goes with phase "round"`);
+      }
+    }
+    const needsDuration = ["partition", "stop-source", "stop-destination"].includes(
+      action as string,
+    );
+    if (durationMs !== undefined || needsDuration) {
+      if (typeof durationMs !== "number" || !(durationMs > 0)) {
+        errors.push(`${where}.durationMs: ${action} needs a duration in ms > 0`);
+      } else if (!needsDuration) errors.push(`${where}.durationMs: ${action} takes no duration`);
+    }
+    if (bytes !== undefined || action === "corrupt") {
+      if (action !== "corrupt") errors.push(`${where}.bytes: only goes with action "corrupt"`);
+      else if (bytes !== undefined && (!Number.isInteger(bytes) || (bytes as number) < 1)) {
+        errors.push(`${where}.bytes: must be a whole number >= 1`);
+      }
+    }
+  });
+  return faults as FaultSpec[];
 }
