@@ -202,16 +202,15 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     const flushRun = async () => {
       const len = runCount * PAGE_SIZE;
       const direct = runCount >= DIRECT_PAGES_MIN;
-      if (w.free < 16 + (direct ? 0 : len)) await w.flush();
+      if (w.free < 20 + (direct ? 0 : len)) await w.flush();
       const rb = blocks[runBlock];
       const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
       w.u16(runCount);
       const pad = w.align8();
       const off = runStart * PAGE_SIZE;
-      if (direct) await w.direct(rb.bytes.subarray(off, off + len));
-      else w.copy(rb.bytes, off, len);
+      const data = await w.pageData(rb.bytes.subarray(off, off + len), direct);
       stats.pages[K_NORMAL] += runCount;
-      stats.bytes[K_NORMAL] += head + 2 + pad + len;
+      stats.bytes[K_NORMAL] += head + 2 + pad + data;
       runCount = 0;
     };
     for (let i = 0; i < words.length; i++) {
@@ -250,7 +249,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
     if (runCount > 0) await flushRun();
     await w.ramEnd();
-    stats.add("overhead", 0, 1);
+    stats.add("overhead", 0, 5); // eos and its crc
   };
 
   try {
@@ -320,7 +319,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     await hooks.phase?.("device-state", round);
     await w.device(device);
     await w.end();
-    stats.bytes[K_OVERHEAD] += 5 + device.length + 1;
+    stats.bytes[K_OVERHEAD] += 5 + device.length + 4 + 5; // device section, end, crcs
     await w.finish();
     const a = await timed(ack, config.peerTimeoutMs, clock);
     if (a === TIMEOUT) {

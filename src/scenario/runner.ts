@@ -26,6 +26,7 @@ import type { ControlMessage, DestinationSummary, PeerConfig } from "../control/
 import type { SourceReport } from "../engine/source.ts";
 import { compareDigests } from "./checker.ts";
 import { buildResult } from "./result.ts";
+import { runSimulation } from "./sim_runner.ts";
 import type { ProgressRecord, Result, Scenario } from "./types.ts";
 import { type ResolvedScenario, resolveScenario } from "./validate.ts";
 
@@ -74,6 +75,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   if (!resolved) {
     throw new TypeError(`Scenario is invalid:\n  ${errors.join("\n  ")}`, { cause: errors });
   }
+  if (resolved.mode === "sim") return await runSimulation(resolved, options);
   return await runResolved(resolved, options);
 }
 

@@ -97,6 +97,16 @@ export interface NetworkSpec {
   kernel?: boolean;
 }
 
+/** Simulation settings. */
+export interface SimSpec {
+  /**
+   * Virtual CPU microseconds the source spends per page sent, by record kind
+   * (`normal`, `zero`, `xbzrle`, `deflate`); default 0 each. Lets a
+   * CPU-bound encoder cost time in simulation as it does on a real machine.
+   */
+  cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
+}
+
 /** What the scenario expects of the run. */
 export interface Expectations {
   outcome?: Outcome;
@@ -119,6 +129,8 @@ export interface Scenario {
   faults?: FaultSpec[];
   /** After a failed migration, start a fresh destination and migrate again. */
   retry?: boolean;
+  /** Simulation mode only (real mode ignores it): the cost model. */
+  sim?: SimSpec;
   expect?: Expectations;
   /** Milliseconds the workload runs before migration starts (default 200). */
   warmupMs?: number;

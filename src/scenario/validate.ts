@@ -34,6 +34,8 @@ export interface ResolvedScenario {
   faults: FaultSpec[];
   /** After a failure, start a fresh destination and migrate again (once). */
   retry: boolean;
+  /** The simulation's cost model (ignored in real mode). */
+  sim: { cpuCostUs: Partial<Record<CostKind, number>> };
   expect: Expectations;
   warmupMs: number;
   settleMs: number;
@@ -94,7 +96,10 @@ const TOP_KEYS = new Set([
   "warmupMs",
   "settleMs",
   "retry",
+  "sim",
 ]);
+const COST_KINDS = ["normal", "zero", "xbzrle", "deflate"] as const;
+type CostKind = typeof COST_KINDS[number];
 
 /** Resolves a scenario; `resolved` is undefined when `errors` is not empty. */
 export function resolveScenario(
@@ -208,6 +213,7 @@ export function resolveScenario(
       errors.push("faults: fault injection between real peers is not available yet");
     }
   }
+  const sim = resolveSim(s.sim, errors);
   const retry = s.retry ?? false;
   if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
 
@@ -259,6 +265,7 @@ export function resolveScenario(
       network,
       faults,
       retry,
+      sim,
       expect,
       warmupMs,
       settleMs,
@@ -401,4 +408,30 @@ function resolveFaults(faults: unknown, errors: string[]): FaultSpec[] {
     }
   });
   return faults as FaultSpec[];
+}
+
+function resolveSim(spec: unknown, errors: string[]): ResolvedScenario["sim"] {
+  const out: ResolvedScenario["sim"] = { cpuCostUs: {} };
+  if (spec === undefined) return out;
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    errors.push("sim: must be an object");
+    return out;
+  }
+  const { cpuCostUs, ...rest } = spec as Record<string, unknown>;
+  for (const k of Object.keys(rest)) errors.push(`sim.${k}: unknown field`);
+  if (cpuCostUs === undefined) return out;
+  if (typeof cpuCostUs !== "object" || cpuCostUs === null || Array.isArray(cpuCostUs)) {
+    errors.push("sim.cpuCostUs: must be an object of kind: microseconds");
+    return out;
+  }
+  for (const [k, v] of Object.entries(cpuCostUs)) {
+    if (!(COST_KINDS as readonly string[]).includes(k)) {
+      errors.push(`sim.cpuCostUs.${k}: unknown kind (known: ${COST_KINDS.join(", ")})`);
+    } else if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+      errors.push(
+        `sim.cpuCostUs.${k}: must be a number of microseconds >= 0, got ${JSON.stringify(v)}`,
+      );
+    } else out.cpuCostUs[k as CostKind] = v;
+  }
+  return out;
 }

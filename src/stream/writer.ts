@@ -20,7 +20,9 @@
  * ```
  * @module
  */
+import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.ts";
+import { PAGE_SIZE } from "../guest/ram.ts";
 import {
   ADDR_BLOCK,
   ADDR_FULL,
@@ -28,6 +30,7 @@ import {
   HEADER_BYTES,
   KIND_EOS,
   MAGIC,
+  RUN_PAGES_MAX,
   SECTION_ABORT,
   SECTION_DEVICE,
   SECTION_END,
@@ -67,6 +70,10 @@ export class StreamWriter {
   #lastBlock = -1;
   #nextPage = -1;
   #inRam = false;
+  /** CRC-32 of every stream byte before `buf[#crcPos]`. */
+  #crc = 0;
+  #crcPos = 0;
+  #pageCrcs = new Uint32Array(RUN_PAGES_MAX);
 
   /** Creates a writer on `link`. */
   constructor(link: Link, options: StreamWriterOptions = {}) {
@@ -106,6 +113,7 @@ export class StreamWriter {
   /** Sends the current buffer (after the previous one finished) and switches buffers. */
   async flush(): Promise<void> {
     if (this.pos === this.#start) return;
+    this.checksum();
     const n = this.pos - this.#start;
     if (this.#gate) await this.#gate(n);
     const prev = this.#inflight;
@@ -119,7 +127,40 @@ export class StreamWriter {
     this.buf = this.#bufs[this.#cur];
     this.view = this.#views[this.#cur];
     this.#start = this.#flushed & 7;
-    this.pos = this.#start;
+    this.pos = this.#crcPos = this.#start;
+  }
+
+  /** The CRC-32 of every stream byte written so far (buffered ones included). */
+  checksum(): number {
+    if (this.pos > this.#crcPos) {
+      this.#crc = crc32(this.buf.subarray(this.#crcPos, this.pos), this.#crc);
+    }
+    this.#crcPos = this.pos;
+    return this.#crc;
+  }
+
+  /**
+   * Writes a run of page data and its trailer (`crc:u32` per page, the
+   * CRC-32 of each page): copied into the buffer, or with `direct` sent from
+   * where it is. Page data is left out of the running checksum: the trailer
+   * covers it, computed from `data` before it goes out. Returns bytes
+   * written (data and trailer).
+   */
+  async pageData(data: Uint8Array, direct: boolean): Promise<number> {
+    const pages = data.length / PAGE_SIZE;
+    const crcs = this.#pageCrcs;
+    for (let i = 0; i < pages; i++) {
+      crcs[i] = crc32(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+    }
+    if (direct) await this.direct(data);
+    else {
+      this.checksum();
+      this.copy(data, 0, data.length);
+      this.#crcPos = this.pos;
+    }
+    await this.ensure(4 * pages);
+    for (let i = 0; i < pages; i++) this.u32(crcs[i]);
+    return data.length + 4 * pages;
   }
 
   /**
@@ -137,7 +178,7 @@ export class StreamWriter {
     this.#inflight = p;
     this.#flushed += data.length;
     this.#start = this.#flushed & 7;
-    this.pos = this.#start;
+    this.pos = this.#crcPos = this.#start;
   }
 
   /** Flushes and waits until everything is on the link. */
@@ -226,8 +267,9 @@ export class StreamWriter {
 
   /** Closes a RAM section. */
   async ramEnd(): Promise<void> {
-    await this.ensure(1);
+    await this.ensure(5);
     this.u8(KIND_EOS);
+    this.u32(this.checksum());
     this.#inRam = false;
   }
 
@@ -266,12 +308,15 @@ export class StreamWriter {
       this.copy(state, off, n);
       off += n;
     }
+    await this.ensure(4);
+    this.u32(this.checksum());
   }
 
   /** Writes the end section. */
   async end(): Promise<void> {
-    await this.ensure(1);
+    await this.ensure(5);
     this.u8(SECTION_END);
+    this.u32(this.checksum());
   }
 
   /**
