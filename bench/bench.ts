@@ -7,3 +7,7 @@ import { runEngineBench } from "./engine_bench.ts";
 
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
 await runEngineBench();
+
+console.log("\n== simulation: 1 GiB guest over a simulated 1 Gbit/s link (sim mode)");
+const { runSimBench } = await import("./sim_bench.ts");
+await runSimBench();

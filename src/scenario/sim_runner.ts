@@ -31,7 +31,7 @@ import { SimFaults } from "../sim/sim_faults.ts";
 import { simLinkPair } from "../net/sim_link.ts";
 import type { Link } from "../net/link.ts";
 import { DirtyLog } from "../guest/dirty_log.ts";
-import { checkLayout, preallocateRam } from "../guest/ram.ts";
+import { checkLayout, preallocateRamInBackground } from "../guest/ram.ts";
 import { bootGuest, replayGuest } from "../guest/replay.ts";
 import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
@@ -64,10 +64,12 @@ export async function runSimulation(
   const linkSeed = seeds.nextU32();
   const blocks = [{ name: "pc.ram", bytes: s.ramBytes }];
   const guest: GuestConfig = { blocks, fill: s.fill, seed: s.seed, workload: s.workload };
+  // The destination's RAM is touched on another thread while the source guest boots.
+  const dstRamReady = preallocateRamInBackground(blocks);
   const { ram, workload } = bootGuest(guest);
   const dirtyLog = new DirtyLog(ram.totalPages);
   const vcpu = new SimVcpu(ram, dirtyLog, clock);
-  const dstRam = preallocateRam(blocks);
+  const dstRam = await dstRamReady;
   const dstVcpu = new SimVcpu(dstRam, new DirtyLog(dstRam.totalPages), clock);
   const net = s.network;
   const pair = simLinkPair(clock, {

@@ -6,12 +6,7 @@ import { runDestination } from "../engine/destination.ts";
 import { Prng } from "../util/prng.ts";
 import { StreamWriter } from "./writer.ts";
 import { StreamReader } from "./reader.ts";
-import {
-  KIND_NORMAL,
-  KIND_ZERO,
-  MAGIC,
-  SECTION_DEVICE,
-} from "./format.ts";
+import { KIND_NORMAL, KIND_ZERO, MAGIC, SECTION_DEVICE } from "./format.ts";
 
 /** A link that records what is written. */
 function sink(): { link: Link; bytes: () => Uint8Array } {
