@@ -46,6 +46,8 @@ export interface CompareOptions {
   store?: ResultsStore | null;
   /** Batch id (default: a new one). */
   batch?: string;
+  /** What the runs are stored as (default "compare"). */
+  kind?: "compare" | "ci";
   /** Runs one scenario (default: runScenario). */
   run?: (scenario: Scenario, options: RunOptions) => Promise<Result>;
   onStart?: (job: Job, index: number, total: number) => void;
@@ -107,7 +109,7 @@ export async function runGroup(group: Group, options: CompareOptions = {}): Prom
       });
       const id = options.store?.add(result, {
         batch,
-        kind: "compare",
+        kind: options.kind ?? "compare",
         suite: group.name,
         caseLabel: c.label,
         repeat: r,

@@ -137,7 +137,7 @@ export function comparisonFromStore(runs: StoredRun[], title?: string): Comparis
     description: `${ordered.length} stored runs, ids ${first?.id ?? "-"}..${ordered.at(-1)?.id ?? "-"}`,
     batch: batches.length === 1 ? batches[0] : null,
     repeat,
-    interleaved: false,
+    interleaved: ordered.every((r) => r.kind === "compare"),
     commit: commits.length === 1 && first ? first.commit : { commit: null, dirty: null },
     machine: first?.machine ?? null,
     createdAt: first?.createdAt ?? new Date().toISOString(),
