@@ -15,7 +15,7 @@
 import { parseCli } from "../util/cli.ts";
 import { runGroup } from "./compare.ts";
 import { listNames } from "./data_file.ts";
-import { GROUP_FOLDERS, loadGroup } from "./group.ts";
+import { GROUP_FOLDERS, loadGroup, validateCases } from "./group.ts";
 import { LiveProgress, stdoutSink } from "./live.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { writeReports } from "./report_files.ts";
@@ -89,6 +89,11 @@ export async function main(args: string[]): Promise<number> {
   }
   const repeat = opts.repeat ?? group.repeat;
   const mode = opts.mode ?? group.mode;
+  const invalid = validateCases(group.cases, { mode, seed: opts.seed });
+  if (invalid.length) {
+    console.error(`compare: group ${group.name} (${group.path}) is invalid:\n  ${invalid.join("\n  ")}`);
+    return EXIT_INVALID;
+  }
   if (mode === "sim" && repeat > 1 && !opts.varySeed) {
     console.log("note: sim mode is deterministic; repeats of one seed give the same numbers (--vary-seed steps the seed)");
   }

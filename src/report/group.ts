@@ -17,6 +17,9 @@
  * }
  * ```
  *
+ * A CI suite (`ci/*.json`, a list of `scenarios`) is also a group: one case
+ * per scenario.
+ *
  * `base` is an inline scenario, or a scenario name or file as `deno task
  * scenario` takes it. `{ "each": "capability" }` becomes one case per
  * capability declared in `src/engine/capabilities.ts` at run time, with that
@@ -40,6 +43,7 @@ import { CAPABILITIES, type CapabilityDecl } from "../engine/capabilities.ts";
 import type { Scenario } from "../scenario/types.ts";
 import { resolveScenario } from "../scenario/validate.ts";
 import { applySet, loadBase, loadDataFile, ROOT, scenarioSafe, setPath } from "./data_file.ts";
+import { resolveSuite } from "./suite.ts";
 
 /** One case of a group: a label and the scenario it runs. */
 export interface GroupCase {
@@ -75,6 +79,18 @@ export async function loadGroup(
     exportName: "group",
   });
   const fallbackName = path.replace(/^.*\//, "").replace(/\.(json|ts)$/, "");
+  if (typeof value === "object" && value !== null && "scenarios" in value && !("cases" in value)) {
+    // A CI suite compares as a group: one case per scenario.
+    const suite = await resolveSuite(value, { path, fallbackName });
+    return {
+      name: suite.name,
+      description: suite.description,
+      path,
+      mode: suite.mode,
+      repeat: suite.repeat,
+      cases: suite.entries.map((e) => ({ label: e.label, scenario: e.scenario })),
+    };
+  }
   return await resolveGroup(value, { path, fallbackName, ...options });
 }
 
