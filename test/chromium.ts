@@ -15,7 +15,11 @@
 export async function findChromium(): Promise<string | null> {
   for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
     try {
-      const out = await new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "piped", stderr: "null" })
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `command -v ${name}`],
+        stdout: "piped",
+        stderr: "null",
+      })
         .output();
       const path = new TextDecoder().decode(out.stdout).trim();
       if (out.success && path) return path;
@@ -60,7 +64,9 @@ export async function runChromium(
     const out = await child.output();
     clearTimeout(timer);
     if (!out.success) {
-      throw new Error(`chromium exited with ${out.code}: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+      throw new Error(
+        `chromium exited with ${out.code}: ${new TextDecoder().decode(out.stderr).slice(-2000)}`,
+      );
     }
     return new TextDecoder().decode(out.stdout);
   } finally {

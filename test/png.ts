@@ -36,7 +36,9 @@ export function decodePng(bytes: Uint8Array): Image {
       const depth = data[8];
       colorType = data[9];
       if (depth !== 8 || (colorType !== 2 && colorType !== 6) || data[12] !== 0) {
-        throw new TypeError(`PNG kind not handled: depth ${depth}, colour type ${colorType}, interlace ${data[12]}`);
+        throw new TypeError(
+          `PNG kind not handled: depth ${depth}, colour type ${colorType}, interlace ${data[12]}`,
+        );
       }
     } else if (type === "IDAT") idat.push(data);
     else if (type === "IEND") break;
@@ -55,16 +57,25 @@ export function decodePng(bytes: Uint8Array): Image {
       const a = i >= bpp ? cur[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
       let v: number;
       switch (filter) {
-        case 0: v = x; break;
-        case 1: v = x + a; break;
-        case 2: v = x + b; break;
-        case 3: v = x + ((a + b) >> 1); break;
+        case 0:
+          v = x;
+          break;
+        case 1:
+          v = x + a;
+          break;
+        case 2:
+          v = x + b;
+          break;
+        case 3:
+          v = x + ((a + b) >> 1);
+          break;
         case 4: {
           const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
           v = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
           break;
         }
-        default: throw new TypeError(`PNG row ${y} has an unknown filter ${filter}`);
+        default:
+          throw new TypeError(`PNG row ${y} has an unknown filter ${filter}`);
       }
       cur[i] = v & 255;
     }
@@ -100,7 +111,8 @@ export function countColor(
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   let n = 0;
   const x0 = Math.max(0, Math.floor(rect.x)), y0 = Math.max(0, Math.floor(rect.y));
-  const x1 = Math.min(img.width, Math.ceil(rect.x + rect.w)), y1 = Math.min(img.height, Math.ceil(rect.y + rect.h));
+  const x1 = Math.min(img.width, Math.ceil(rect.x + rect.w)),
+    y1 = Math.min(img.height, Math.ceil(rect.y + rect.h));
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
       const o = (y * img.width + x) * 4;

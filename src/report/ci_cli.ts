@@ -13,6 +13,7 @@
  * suite or the options are invalid, 3 the harness crashed on some run.
  * @module
  */
+import { dirname } from "node:path";
 import { parseCli } from "../util/cli.ts";
 import { selectRuns } from "./diff.ts";
 import { listNames } from "./data_file.ts";
@@ -43,12 +44,18 @@ export async function main(args: string[]): Promise<number> {
       quiet: { type: "boolean" },
     });
     if (positionals.length !== 1) {
-      throw new RangeError(`give one suite (known: ${(await listNames(SUITE_FOLDERS)).join(", ")}), got ${positionals.length}`);
+      throw new RangeError(
+        `give one suite (known: ${
+          (await listNames(SUITE_FOLDERS)).join(", ")
+        }), got ${positionals.length}`,
+      );
     }
     if (values.baseline !== undefined && values["no-baseline"]) {
       throw new RangeError("--baseline and --no-baseline exclude each other");
     }
-    if (values.baseline !== undefined && values["no-db"]) throw new RangeError("--baseline needs the results database");
+    if (values.baseline !== undefined && values["no-db"]) {
+      throw new RangeError("--baseline needs the results database");
+    }
     opts = {
       which: positionals[0],
       junit: values.junit,
@@ -89,14 +96,21 @@ export async function main(args: string[]): Promise<number> {
         baseline?.what ?? "none"
       }`,
     );
-    const live = new LiveProgress(opts.quiet ? { isTerminal: false, write: () => {} } : stdoutSink());
+    const live = new LiveProgress(
+      opts.quiet ? { isTerminal: false, write: () => {} } : stdoutSink(),
+    );
     try {
       report = await runSuite(suite, {
         mode: opts.mode,
         store,
         batch,
         baseline,
-        onStart: (job, i, n) => live.start(`${job.label}${suite.repeat > 1 ? ` #${job.repeat + 1}` : ""} (${job.mode})`, i, n),
+        onStart: (job, i, n) =>
+          live.start(
+            `${job.label}${suite.repeat > 1 ? ` #${job.repeat + 1}` : ""} (${job.mode})`,
+            i,
+            n,
+          ),
         onLog: (_job, line) => live.log(line),
         onProgress: (_job, p) => live.progress(p),
         onFinish: (_job, run) => live.finish(run.result, run.error),
@@ -119,6 +133,7 @@ export async function main(args: string[]): Promise<number> {
   console.log(renderMarkdown(report.comparison));
   console.log(formatVerdicts(report));
   if (opts.junit) {
+    await Deno.mkdir(dirname(opts.junit), { recursive: true });
     await Deno.writeTextFile(opts.junit, renderJunit(report));
     console.log(`wrote ${opts.junit}`);
   }

@@ -77,11 +77,16 @@ export async function runGroup(group: Group, options: CompareOptions = {}): Prom
   const mode = options.mode ?? group.mode;
   const errors = validateCases(group.cases, { mode, seed: options.seed });
   if (errors.length) {
-    throw new TypeError(`Group ${group.name} (${group.path}) is invalid:\n  ${errors.join("\n  ")}`, {
-      cause: errors,
-    });
+    throw new TypeError(
+      `Group ${group.name} (${group.path}) is invalid:\n  ${errors.join("\n  ")}`,
+      {
+        cause: errors,
+      },
+    );
   }
-  const resolved = group.cases.map((c) => resolveScenario(c.scenario, { mode, seed: options.seed }).resolved!);
+  const resolved = group.cases.map((c) =>
+    resolveScenario(c.scenario, { mode, seed: options.seed }).resolved!
+  );
   const batch = options.batch ?? newBatchId();
   const commit: CommitInfo = await gitCommit();
   const run = options.run ?? runScenario;
@@ -132,14 +137,18 @@ export async function runGroup(group: Group, options: CompareOptions = {}): Prom
     records.push(record);
     options.onFinish?.(job, record);
   }
-  return buildComparison({
-    title: group.name,
-    description: group.description,
-    batch: options.store ? batch : null,
-    repeat,
-    interleaved: true,
-    commit,
-    machine: describeMachine(),
-    createdAt: new Date().toISOString(),
-  }, records, group.cases.map((c) => c.label));
+  return buildComparison(
+    {
+      title: group.name,
+      description: group.description,
+      batch: options.store ? batch : null,
+      repeat,
+      interleaved: true,
+      commit,
+      machine: describeMachine(),
+      createdAt: new Date().toISOString(),
+    },
+    records,
+    group.cases.map((c) => c.label),
+  );
 }

@@ -63,7 +63,9 @@ export async function main(args: string[]): Promise<number> {
     }
     if (positionals.length !== 1) {
       throw new RangeError(
-        `give one group (known: ${(await listNames(GROUP_FOLDERS)).join(", ")}), got ${positionals.length}`,
+        `give one group (known: ${
+          (await listNames(GROUP_FOLDERS)).join(", ")
+        }), got ${positionals.length}`,
       );
     }
     opts = {
@@ -91,11 +93,15 @@ export async function main(args: string[]): Promise<number> {
   const mode = opts.mode ?? group.mode;
   const invalid = validateCases(group.cases, { mode, seed: opts.seed });
   if (invalid.length) {
-    console.error(`compare: group ${group.name} (${group.path}) is invalid:\n  ${invalid.join("\n  ")}`);
+    console.error(
+      `compare: group ${group.name} (${group.path}) is invalid:\n  ${invalid.join("\n  ")}`,
+    );
     return EXIT_INVALID;
   }
   if (mode === "sim" && repeat > 1 && !opts.varySeed) {
-    console.log("note: sim mode is deterministic; repeats of one seed give the same numbers (--vary-seed steps the seed)");
+    console.log(
+      "note: sim mode is deterministic; repeats of one seed give the same numbers (--vary-seed steps the seed)",
+    );
   }
   let store: ResultsStore | null = null;
   try {
@@ -109,7 +115,9 @@ export async function main(args: string[]): Promise<number> {
   let comparison;
   try {
     console.log(
-      `group ${group.name}: ${group.cases.length} cases x ${repeat} repeats${mode ? `, ${mode} mode` : ""}, batch ${batch}` +
+      `group ${group.name}: ${group.cases.length} cases x ${repeat} repeats${
+        mode ? `, ${mode} mode` : ""
+      }, batch ${batch}` +
         (store ? `, stored in ${store.path}` : ""),
     );
     comparison = await runGroup(group, {
@@ -119,7 +127,8 @@ export async function main(args: string[]): Promise<number> {
       varySeed: opts.varySeed,
       store,
       batch,
-      onStart: (job, i, n) => live.start(`${job.label} #${job.repeat + 1} (${job.mode}, seed ${job.seed})`, i, n),
+      onStart: (job, i, n) =>
+        live.start(`${job.label} #${job.repeat + 1} (${job.mode}, seed ${job.seed})`, i, n),
       onLog: (_job, line) => live.log(line),
       onProgress: (_job, p) => live.progress(p),
       onFinish: (_job, run) => live.finish(run.result, run.error),
@@ -127,7 +136,9 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     live.close();
     const invalid = e instanceof TypeError || e instanceof RangeError;
-    console.error(`compare: ${invalid ? (e as Error).message : `the harness crashed: ${(e as Error).stack}`}`);
+    console.error(
+      `compare: ${invalid ? (e as Error).message : `the harness crashed: ${(e as Error).stack}`}`,
+    );
     return invalid ? EXIT_INVALID : EXIT_CRASHED;
   } finally {
     store?.close();

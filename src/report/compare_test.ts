@@ -30,7 +30,14 @@ Deno.test("runGroup runs the plan in order with the mode and seed overrides, sto
     calls.push({ name: s.name, seed: o.seed, mode: o.mode });
     o.onProgress?.(fixtureResult({ scenario: s.name }).progress[0]);
     const limit = s.migration?.parameters?.downtimeLimitMs as number;
-    return Promise.resolve(fixtureResult({ scenario: s.name, seed: o.seed, mode: o.mode, totalTimeMs: limit * (calls.length) }));
+    return Promise.resolve(
+      fixtureResult({
+        scenario: s.name,
+        seed: o.seed,
+        mode: o.mode,
+        totalTimeMs: limit * (calls.length),
+      }),
+    );
   };
   const store = ResultsStore.open(":memory:");
   const progress: string[] = [];

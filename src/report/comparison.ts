@@ -13,7 +13,7 @@
  */
 import type { Result } from "../scenario/types.ts";
 import type { CommitInfo, MachineDescription } from "./machine.ts";
-import { extractMetrics, METRICS, type Summary, summarize } from "./metrics.ts";
+import { extractMetrics, METRICS, summarize, type Summary } from "./metrics.ts";
 import type { StoredRun } from "./store.ts";
 
 /** One run of a case: its result, or the harness error that kept it from having one. */
@@ -134,7 +134,9 @@ export function comparisonFromStore(runs: StoredRun[], title?: string): Comparis
   const repeat = Math.max(1, ...count(records.map((r) => `${r.caseLabel}\u0000${r.mode}`)));
   return buildComparison({
     title: title ?? (suites.length === 1 ? suites[0]! : "stored runs"),
-    description: `${ordered.length} stored runs, ids ${first?.id ?? "-"}..${ordered.at(-1)?.id ?? "-"}`,
+    description: `${ordered.length} stored runs, ids ${first?.id ?? "-"}..${
+      ordered.at(-1)?.id ?? "-"
+    }`,
     batch: batches.length === 1 ? batches[0] : null,
     repeat,
     interleaved: ordered.every((r) => r.kind === "compare"),

@@ -35,12 +35,18 @@ export async function loadDataFile(
 ): Promise<{ value: unknown; path: string }> {
   const candidates = isPath(nameOrFile)
     ? [new URL(nameOrFile, `file://${Deno.cwd()}/`)]
-    : options.folders.flatMap((f) => [new URL(`${nameOrFile}.json`, f), new URL(`${nameOrFile}.ts`, f)]);
+    : options.folders.flatMap((
+      f,
+    ) => [new URL(`${nameOrFile}.json`, f), new URL(`${nameOrFile}.ts`, f)]);
   const url = await firstExisting(candidates);
   if (!url) {
-    const known = isPath(nameOrFile) ? "" : ` (known: ${(await listNames(options.folders)).join(", ") || "none"})`;
+    const known = isPath(nameOrFile)
+      ? ""
+      : ` (known: ${(await listNames(options.folders)).join(", ") || "none"})`;
     throw new TypeError(
-      `${options.what} "${nameOrFile}" not found: no file ${candidates.map(pathOf).join(" or ")}${known}`,
+      `${options.what} "${nameOrFile}" not found: no file ${
+        candidates.map(pathOf).join(" or ")
+      }${known}`,
     );
   }
   const path = pathOf(url);

@@ -105,7 +105,9 @@ export function selectRuns(store: ResultsStore, text: string): Selection {
   if (id) {
     const run = store.get(Number(id[1]));
     if (run) return { kind: "run", value: String(run.id), runs: [run] };
-    if (!/^[0-9a-f]{4,40}$/i.test(text)) throw new RangeError(`No run has id ${id[1]} in ${store.path}`);
+    if (!/^[0-9a-f]{4,40}$/i.test(text)) {
+      throw new RangeError(`No run has id ${id[1]} in ${store.path}`);
+    }
   }
   const batch = store.list({ batch: text }, { withProgress: false });
   if (batch.length) return { kind: "batch", value: text, runs: batch };
@@ -113,7 +115,9 @@ export function selectRuns(store: ResultsStore, text: string): Selection {
     const runs = store.list({ commit: text });
     const commits = [...new Set(runs.map((r) => r.commit.commit))];
     if (commits.length > 1) {
-      throw new RangeError(`Commit prefix ${text} is ambiguous: ${commits.map((c) => c!.slice(0, 12)).join(", ")}`);
+      throw new RangeError(
+        `Commit prefix ${text} is ambiguous: ${commits.map((c) => c!.slice(0, 12)).join(", ")}`,
+      );
     }
     if (runs.length) return { kind: "commit", value: commits[0]!, runs };
   }
@@ -135,9 +139,13 @@ export function defaultCurrent(store: ResultsStore, baseline: Selection): Stored
   }
   if (baseline.kind === "batch") {
     const b = baseline.runs[0];
-    const other = store.batches({ suite: b.suite ?? undefined }).find((x) => x.batch !== baseline.value);
+    const other = store.batches({ suite: b.suite ?? undefined }).find((x) =>
+      x.batch !== baseline.value
+    );
     return other ? store.list({ batch: other.batch }) : [];
   }
-  const newest = store.list({ limit: 500 }).find((r) => r.commit.commit && r.commit.commit !== baseline.value);
+  const newest = store.list({ limit: 500 }).find((r) =>
+    r.commit.commit && r.commit.commit !== baseline.value
+  );
   return newest ? store.list({ commit: newest.commit.commit! }) : [];
 }

@@ -67,7 +67,10 @@ Deno.test("a selector names a run id, a batch or a commit prefix, and says when 
   const c = selectRuns(store, "2222");
   assertEquals([c.kind, c.value, c.runs.length], ["commit", C2, 2]);
   assertThrows(() => selectRuns(store, "99"), /No run has id 99/);
-  assertThrows(() => selectRuns(store, "nothing"), /No run id, batch or commit .* matches "nothing"/);
+  assertThrows(
+    () => selectRuns(store, "nothing"),
+    /No run id, batch or commit .* matches "nothing"/,
+  );
   store.add(fixtureResult({ scenario: "x" }), {
     batch: "z",
     kind: "ci",
@@ -87,7 +90,14 @@ Deno.test("without a named current set, the newest other run, batch or commit is
   seed(store);
   assertEquals(defaultCurrent(store, selectRuns(store, "1")).map((r) => r.id), [4]);
   assertEquals(defaultCurrent(store, selectRuns(store, "old")).map((r) => r.batch), ["new", "new"]);
-  assertEquals(defaultCurrent(store, selectRuns(store, "1111")).map((r) => r.commit.commit), [C2, C2]);
-  assertEquals(defaultCurrent(store, selectRuns(store, "new")).map((r) => r.batch), ["old", "old", "old"]);
+  assertEquals(defaultCurrent(store, selectRuns(store, "1111")).map((r) => r.commit.commit), [
+    C2,
+    C2,
+  ]);
+  assertEquals(defaultCurrent(store, selectRuns(store, "new")).map((r) => r.batch), [
+    "old",
+    "old",
+    "old",
+  ]);
   store.close();
 });

@@ -65,7 +65,11 @@ export function fixtureResult(o: {
     faults: [],
     expectations: [
       { name: "outcome", ok: true, detail: "completed" },
-      { name: "memoryEqual", ok: o.passed ?? true, detail: o.passed === false ? "1 pages differ" : "equal" },
+      {
+        name: "memoryEqual",
+        ok: o.passed ?? true,
+        detail: o.passed === false ? "1 pages differ" : "equal",
+      },
     ],
     passed: o.passed ?? true,
     wall: { runnerMs: total * 5 },

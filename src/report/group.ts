@@ -66,7 +66,16 @@ export interface Group {
 /** Folders searched for group names. */
 export const GROUP_FOLDERS = [new URL("scenarios/groups/", ROOT), new URL("ci/", ROOT)];
 
-const GROUP_KEYS = new Set(["name", "description", "base", "set", "mode", "repeat", "seed", "cases"]);
+const GROUP_KEYS = new Set([
+  "name",
+  "description",
+  "base",
+  "set",
+  "mode",
+  "repeat",
+  "seed",
+  "cases",
+]);
 
 /** Loads a group by name (`scenarios/groups/NAME.json`, `ci/NAME.json`) or file, and expands it. */
 export async function loadGroup(

@@ -7,10 +7,17 @@ const base = { name: "b", seed: 9, guest: { ram: "16MiB", workload: { kind: "idl
 const cap = (name: string): CapabilityDecl => ({ name, doc: name, parameters: [], conflicts: [] });
 
 Deno.test("each capability becomes one case with that capability alone, so the group grows with the table", async () => {
-  const def = { name: "caps", base, cases: [{ label: "precopy" }, { each: "capability", except: ["c"] }] };
+  const def = {
+    name: "caps",
+    base,
+    cases: [{ label: "precopy" }, { each: "capability", except: ["c"] }],
+  };
   const none = await resolveGroup(def, { path: "inline", capabilities: [] });
   assertEquals(none.cases.map((c) => c.label), ["precopy"]);
-  const three = await resolveGroup(def, { path: "inline", capabilities: [cap("a"), cap("b"), cap("c")] });
+  const three = await resolveGroup(def, {
+    path: "inline",
+    capabilities: [cap("a"), cap("b"), cap("c")],
+  });
   assertEquals(three.cases.map((c) => c.label), ["precopy", "a", "b"]);
   assertEquals(three.cases[1].scenario.migration?.capabilities, { a: true });
   assertEquals(three.cases[2].scenario.migration?.capabilities, { b: true });
@@ -27,14 +34,26 @@ Deno.test("sweeps set a dotted path per value; explicit cases apply their set", 
     set: { "guest.ram": "32MiB" },
     repeat: 2,
     cases: [
-      { sweep: "guest.workload.dirtyRate", values: ["4MiB/s", "16MiB/s"], set: { "guest.workload.kind": "random" } },
+      {
+        sweep: "guest.workload.dirtyRate",
+        values: ["4MiB/s", "16MiB/s"],
+        set: { "guest.workload.kind": "random" },
+      },
       { label: "bw {value}", sweep: "network.bandwidth", values: ["1Gbit"] },
       { label: "tight limit", set: { "migration.parameters.downtimeLimitMs": 5 } },
     ],
   }, { path: "inline" });
   assertEquals(g.repeat, 2);
-  assertEquals(g.cases.map((c) => c.label), ["dirtyRate=4MiB/s", "dirtyRate=16MiB/s", "bw 1Gbit", "tight limit"]);
-  assertEquals(g.cases[1].scenario.guest, { ram: "32MiB", workload: { kind: "random", dirtyRate: "16MiB/s" } });
+  assertEquals(g.cases.map((c) => c.label), [
+    "dirtyRate=4MiB/s",
+    "dirtyRate=16MiB/s",
+    "bw 1Gbit",
+    "tight limit",
+  ]);
+  assertEquals(g.cases[1].scenario.guest, {
+    ram: "32MiB",
+    workload: { kind: "random", dirtyRate: "16MiB/s" },
+  });
   assertEquals(g.cases[2].scenario.network, { bandwidth: "1Gbit" });
   assertEquals(g.cases[3].scenario.migration?.parameters, { downtimeLimitMs: 5 });
   assertEquals(g.cases[1].scenario.name, "sw.dirtyRate-16MiB-s");
@@ -74,7 +93,9 @@ Deno.test("an invalid group lists every problem with its field", async () => {
 });
 
 Deno.test("a base scenario can be named, and a missing one is reported with the known names", async () => {
-  const g = await resolveGroup({ name: "n", base: "default", cases: [{ label: "as is" }] }, { path: "inline" });
+  const g = await resolveGroup({ name: "n", base: "default", cases: [{ label: "as is" }] }, {
+    path: "inline",
+  });
   assertEquals(g.cases[0].scenario.guest?.ram, "256MiB");
   await assertRejects(
     () => resolveGroup({ name: "n", base: "no-such", cases: [{ label: "x" }] }, { path: "inline" }),
@@ -101,20 +122,28 @@ Deno.test("the shipped groups load; each validates in sim mode, and real mode na
   const bw = await loadGroup("bandwidth");
   assertEquals(bw.cases.length, 5);
   // Real mode refuses shaping until it exists; whatever it refuses names the case and the field.
-  for (const e of validateCases(bw.cases, { mode: "real" })) assertMatch(e, /^bandwidth=\S+: network/);
+  for (const e of validateCases(bw.cases, { mode: "real" })) {
+    assertMatch(e, /^bandwidth=\S+: network/);
+  }
 });
 
 Deno.test("a group can be given as a file path; a missing one says where it looked", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferry-group-" });
   try {
     const file = `${dir}/mine.json`;
-    await Deno.writeTextFile(file, JSON.stringify({ base, cases: [{ sweep: "seed", values: [1, 2] }] }));
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ base, cases: [{ sweep: "seed", values: [1, 2] }] }),
+    );
     const g = await loadGroup(file);
     assertEquals(g.name, "mine");
     assertEquals(g.cases.map((c) => c.scenario.seed), [1, 2]);
     await Deno.writeTextFile(file, "{ nope");
     await assertRejects(() => loadGroup(file), /mine\.json: not valid JSON/);
-    await assertRejects(() => loadGroup("nothing-here"), /Group "nothing-here" not found: .*known: .*capabilities/s);
+    await assertRejects(
+      () => loadGroup("nothing-here"),
+      /Group "nothing-here" not found: .*known: .*capabilities/s,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -16,7 +16,17 @@ import type { ProgressRecord } from "../scenario/types.ts";
 import { type CaseReport, type Comparison, medianRun } from "./comparison.ts";
 import { modeText, provenance, tableRows } from "./markdown.ts";
 import { formatValue, type Summary } from "./metrics.ts";
-import { barChart, type BarItem, byteTicks, esc, lineChart, type LinePoint, type LineSeries, niceTicks, seriesColor } from "./svg.ts";
+import {
+  barChart,
+  type BarItem,
+  byteTicks,
+  esc,
+  lineChart,
+  type LinePoint,
+  type LineSeries,
+  niceTicks,
+  seriesColor,
+} from "./svg.ts";
 
 /** Colours of the byte kinds in the bytes chart. */
 const KIND_COLORS: Record<string, string> = {
@@ -79,7 +89,9 @@ export function renderHtml(c: Comparison): string {
     k.runs.flatMap((r) => {
       const where = `${k.label} repeat ${r.repeat} (seed ${r.seed}, ${r.mode} mode)`;
       if (!r.result) return [`${where}: harness error: ${(r.error ?? "").split("\n")[0]}`];
-      return r.result.expectations.filter((e) => !e.ok).map((e) => `${where}: ${e.name}: ${e.detail}`);
+      return r.result.expectations.filter((e) => !e.ok).map((e) =>
+        `${where}: ${e.name}: ${e.detail}`
+      );
     })
   );
   return `<!doctype html>
@@ -101,7 +113,9 @@ ${c.description ? `<p>${esc(c.description)}</p>` : ""}
 ${
     rows.map((r) =>
       `<tr>${
-        r.map((v) => `<td>${esc(v.text)}${v.range ? `<br><small>${esc(v.range)}</small>` : ""}</td>`).join("")
+        r.map((v) =>
+          `<td>${esc(v.text)}${v.range ? `<br><small>${esc(v.range)}</small>` : ""}</td>`
+        ).join("")
       }</tr>`
     ).join("\n")
   }
@@ -110,7 +124,9 @@ ${
 ${figures.join("\n")}
 ${
     failures.length
-      ? `<h2 class="fail">Failures</h2>\n<ul class="fail">${failures.map((f) => `<li>${esc(f)}</li>`).join("")}</ul>`
+      ? `<h2 class="fail">Failures</h2>\n<ul class="fail">${
+        failures.map((f) => `<li>${esc(f)}</li>`).join("")
+      }</ul>`
       : ""
   }
 </body>
@@ -130,9 +146,11 @@ function remainingChart(c: Comparison, colors: Map<string, string>, mode: string
       x: p.timeMs,
       y: p.remainingBytes,
       marker: p.phase === "stop-and-copy" ? "square" as const : "circle" as const,
-      title: `${k.label}: ${p.phase} round ${p.round} at ${formatValue(p.timeMs, "ms")}, remaining ${
-        formatValue(p.remainingBytes, "bytes")
-      }, sent ${formatValue(p.transferredBytes, "bytes")}`,
+      title: `${k.label}: ${p.phase} round ${p.round} at ${
+        formatValue(p.timeMs, "ms")
+      }, remaining ${formatValue(p.remainingBytes, "bytes")}, sent ${
+        formatValue(p.transferredBytes, "bytes")
+      }`,
     }));
     if (r && r.outcome === "completed" && points.length) points.push({ x: r.totalTimeMs, y: 0 });
     return { label: k.label, color: colors.get(k.label)!, points };
@@ -161,7 +179,13 @@ function metricBars(
     const s = k.stats[name];
     return {
       label: k.label,
-      segments: s ? [{ name: `median ${formatValue(s.median, "ms")}`, value: s.median, color: colors.get(k.label)! }] : [],
+      segments: s
+        ? [{
+          name: `median ${formatValue(s.median, "ms")}`,
+          value: s.median,
+          color: colors.get(k.label)!,
+        }]
+        : [],
       ...whisker(s),
       valueText: s ? summaryText(s, "ms") : "no value",
     };
@@ -180,12 +204,20 @@ function bytesChart(c: Comparison, mode: string): string {
     return { k, counters };
   });
   let extra = 0;
-  const color = new Map(kinds.map((kind) => [kind, KIND_COLORS[kind] ?? OTHER_KIND_COLORS[extra++ % OTHER_KIND_COLORS.length]]));
+  const color = new Map(
+    kinds.map((
+      kind,
+    ) => [kind, KIND_COLORS[kind] ?? OTHER_KIND_COLORS[extra++ % OTHER_KIND_COLORS.length]]),
+  );
   const items: BarItem[] = byCase.map(({ k, counters }) => {
     const s = k.stats.bytesTotal;
     return {
       label: k.label,
-      segments: kinds.map((kind) => ({ name: kind, value: counters[kind] ?? 0, color: color.get(kind)! })),
+      segments: kinds.map((kind) => ({
+        name: kind,
+        value: counters[kind] ?? 0,
+        color: color.get(kind)!,
+      })),
       ...whisker(s),
       valueText: s ? summaryText(s, "bytes") : "no value",
     };
@@ -198,7 +230,10 @@ function bytesChart(c: Comparison, mode: string): string {
   });
 }
 
-function medianBy(k: CaseReport, f: (r: NonNullable<CaseReport["runs"][number]["result"]>) => number) {
+function medianBy(
+  k: CaseReport,
+  f: (r: NonNullable<CaseReport["runs"][number]["result"]>) => number,
+) {
   const done = k.runs.filter((r) => r.result).sort((a, b) => f(a.result!) - f(b.result!));
   return done[(done.length - 1) >> 1];
 }

@@ -27,19 +27,27 @@ export function renderJunit(r: SuiteReport, timestamp = new Date().toISOString()
   const seconds = r.verdicts.reduce((a, v) => a + v.seconds, 0);
   const cases = r.verdicts.map((v) => {
     const failed = v.checks.filter((c) => !c.ok);
-    const lines = v.checks.map((c) => `${c.ok ? (c.skipped ? "skip" : "ok") : "FAIL"} ${c.name}: ${c.detail}`);
+    const lines = v.checks.map((c) =>
+      `${c.ok ? (c.skipped ? "skip" : "ok") : "FAIL"} ${c.name}: ${c.detail}`
+    );
     const body = failed.length
       ? `\n      <failure message="${x(failed.map((c) => c.name).join(", "))}" type="regression">${
         x(failed.map((c) => `${c.name}: ${c.detail}`).join("\n"))
       }</failure>`
       : "";
-    return `    <testcase classname="ferry.${x(r.suite)}" name="${x(`${v.label} (${v.mode} mode)`)}" time="${
-      v.seconds.toFixed(3)
-    }">${body}\n      <system-out>${x(lines.join("\n"))}</system-out>\n    </testcase>`;
+    return `    <testcase classname="ferry.${x(r.suite)}" name="${
+      x(`${v.label} (${v.mode} mode)`)
+    }" time="${v.seconds.toFixed(3)}">${body}\n      <system-out>${
+      x(lines.join("\n"))
+    }</system-out>\n    </testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="ferry" tests="${r.verdicts.length}" failures="${failures}" time="${seconds.toFixed(3)}">
-  <testsuite name="${x(r.suite)}" tests="${r.verdicts.length}" failures="${failures}" errors="0" skipped="0" time="${
+<testsuites name="ferry" tests="${r.verdicts.length}" failures="${failures}" time="${
+    seconds.toFixed(3)
+  }">
+  <testsuite name="${
+    x(r.suite)
+  }" tests="${r.verdicts.length}" failures="${failures}" errors="0" skipped="0" time="${
     seconds.toFixed(3)
   }" timestamp="${x(timestamp)}">
     <properties>

@@ -98,13 +98,19 @@ export function formatLive(p: ProgressRecord): string {
   const eta = p.bandwidthBytesPerSec > 0
     ? formatValue((p.remainingBytes / p.bandwidthBytesPerSec) * 1000, "ms")
     : "-";
-  return `${p.phase === "round" ? "" : `${p.phase}, `}round ${p.round} | sent ${formatBytes(p.transferredBytes)} | remaining ${
-    formatBytes(p.remainingBytes)
-  } | ${rate} | ETA ${eta} | t ${formatValue(p.timeMs, "ms")}`;
+  return `${p.phase === "round" ? "" : `${p.phase}, `}round ${p.round} | sent ${
+    formatBytes(p.transferredBytes)
+  } | remaining ${formatBytes(p.remainingBytes)} | ${rate} | ETA ${eta} | t ${
+    formatValue(p.timeMs, "ms")
+  }`;
 }
 
 function formatDone(r: Result): string {
-  const memory = r.memoryEqual === null ? "memory unknown" : r.memoryEqual ? "memory equal" : `${r.mismatchedPages} pages differ`;
+  const memory = r.memoryEqual === null
+    ? "memory unknown"
+    : r.memoryEqual
+    ? "memory equal"
+    : `${r.mismatchedPages} pages differ`;
   return `${r.outcome} | total ${formatValue(r.totalTimeMs, "ms")} | downtime ${
     formatValue(r.downtimeMs, "ms")
   } | ${formatBytes(r.bytes.total)} | ${r.rounds ?? r.iterations} rounds | ${memory}${

@@ -25,7 +25,9 @@ export const TABLE_METRICS = [
 /** Describes the mode(s) for a caption: "real mode (wall clock on this machine)". */
 export function modeText(modes: string[]): string {
   const one = (m: string) =>
-    m === "sim" ? "sim mode (virtual time, deterministic)" : `${m} mode (wall clock on this machine)`;
+    m === "sim"
+      ? "sim mode (virtual time, deterministic)"
+      : `${m} mode (wall clock on this machine)`;
   return modes.length ? modes.map(one).join(" and ") : "no runs";
 }
 
@@ -34,8 +36,12 @@ export function provenance(c: Comparison): string {
   const parts = [
     modeText(c.modes),
     `seed ${c.seeds.join(", ") || "-"}`,
-    `${c.repeat} repeat${c.repeat === 1 ? "" : "s"} per case${c.interleaved && c.repeat > 1 ? ", interleaved" : ""}`,
-    `commit ${c.commit.commit ? c.commit.commit.slice(0, 10) : "unknown"}${c.commit.dirty ? " with local changes" : ""}`,
+    `${c.repeat} repeat${c.repeat === 1 ? "" : "s"} per case${
+      c.interleaved && c.repeat > 1 ? ", interleaved" : ""
+    }`,
+    `commit ${c.commit.commit ? c.commit.commit.slice(0, 10) : "unknown"}${
+      c.commit.dirty ? " with local changes" : ""
+    }`,
   ];
   if (c.batch) parts.push(`batch ${c.batch}`);
   if (c.machine) parts.push(machineLine(c.machine));
@@ -63,7 +69,13 @@ export function cellText(c: Cell): string {
 
 /** The table: a header and one row per case, as cells. */
 export function tableRows(c: Comparison): { header: string[]; rows: Cell[][] } {
-  const header = ["case", "mode", "passed", "memory equal", ...TABLE_METRICS.map((m) => metric(m).label)];
+  const header = [
+    "case",
+    "mode",
+    "passed",
+    "memory equal",
+    ...TABLE_METRICS.map((m) => metric(m).label),
+  ];
   const rows = c.cases.map((k) => [
     { text: k.label },
     { text: k.mode },
@@ -100,7 +112,9 @@ export function renderMarkdown(c: Comparison): string {
     k.runs.flatMap((r) => {
       const where = `${k.label} repeat ${r.repeat} (seed ${r.seed}, ${r.mode})`;
       if (!r.result) return [`- ${where}: harness error: ${(r.error ?? "").split("\n")[0]}`];
-      return r.result.expectations.filter((e) => !e.ok).map((e) => `- ${where}: ${e.name}: ${e.detail}`);
+      return r.result.expectations.filter((e) => !e.ok).map((e) =>
+        `- ${where}: ${e.name}: ${e.detail}`
+      );
     })
   );
   if (problems.length) lines.push("", "Failures:", "", ...problems);

@@ -253,10 +253,14 @@ export function judgeMove(
     };
   }
   const delta = current - baseline;
-  const allowed = threshold ? Math.max((threshold.pct / 100) * Math.abs(baseline), threshold.abs) : null;
+  const allowed = threshold
+    ? Math.max((threshold.pct / 100) * Math.abs(baseline), threshold.abs)
+    : null;
   const flagged = allowed !== null && Math.abs(delta) > allowed;
   const worse = m.better === "lower" ? delta > 0 : delta < 0;
-  const pct = baseline !== 0 ? ` (${delta >= 0 ? "+" : ""}${((delta / Math.abs(baseline)) * 100).toFixed(1)}%)` : "";
+  const pct = baseline !== 0
+    ? ` (${delta >= 0 ? "+" : ""}${((delta / Math.abs(baseline)) * 100).toFixed(1)}%)`
+    : "";
   return {
     ...base,
     delta,

@@ -1,6 +1,13 @@
 import { assertEquals, assertOk, assertThrows } from "../util/assert.ts";
 import { fixtureResult } from "./fixtures_test_util.ts";
-import { extractMetrics, formatValue, judgeMove, METRICS, parseThreshold, summarize } from "./metrics.ts";
+import {
+  extractMetrics,
+  formatValue,
+  judgeMove,
+  METRICS,
+  parseThreshold,
+  summarize,
+} from "./metrics.ts";
 
 Deno.test("summarize gives median, min and max and skips missing values", () => {
   assertEquals(summarize([5, 1, 3]), { n: 3, median: 3, min: 1, max: 5 });
@@ -10,7 +17,9 @@ Deno.test("summarize gives median, min and max and skips missing values", () => 
 });
 
 Deno.test("every metric is read from a result", () => {
-  const m = extractMetrics(fixtureResult({ scenario: "a", totalTimeMs: 200, bytes: 1000, downtimeMs: null }));
+  const m = extractMetrics(
+    fixtureResult({ scenario: "a", totalTimeMs: 200, bytes: 1000, downtimeMs: null }),
+  );
   assertEquals(Object.keys(m), METRICS.map((d) => d.name));
   assertEquals(m.totalTimeMs, 200);
   assertEquals(m.bytesTotal, 1000);

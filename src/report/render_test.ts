@@ -8,7 +8,7 @@ import { byteTicks, niceTicks } from "./svg.ts";
 
 function comparison(mode: "real" | "sim" = "real") {
   const runs: RunRecord[] = [];
-  const labels = ["precopy", "xbzrle", "a <weird> & \"label\""];
+  const labels = ["precopy", "xbzrle", 'a <weird> & "label"'];
   labels.forEach((label, i) => {
     for (let r = 0; r < 3; r++) {
       runs.push({
@@ -17,11 +17,25 @@ function comparison(mode: "real" | "sim" = "real") {
         repeat: r,
         seed: 42,
         mode,
-        result: fixtureResult({ scenario: label, mode, totalTimeMs: 100 * (i + 1) + r * 10, rounds: 2 + i, downtimeMs: 5 + r }),
+        result: fixtureResult({
+          scenario: label,
+          mode,
+          totalTimeMs: 100 * (i + 1) + r * 10,
+          rounds: 2 + i,
+          downtimeMs: 5 + r,
+        }),
       });
     }
   });
-  runs.push({ id: null, caseLabel: "crashy", repeat: 0, seed: 42, mode, result: null, error: "Error: boom\n at x" });
+  runs.push({
+    id: null,
+    caseLabel: "crashy",
+    repeat: 0,
+    seed: 42,
+    mode,
+    result: null,
+    error: "Error: boom\n at x",
+  });
   return buildComparison({
     title: "capabilities",
     description: "Every capability alone",
@@ -37,8 +51,14 @@ function comparison(mode: "real" | "sim" = "real") {
 Deno.test("the Markdown table says the mode, seed, repeats and commit, and gives median (min–max)", () => {
   const md = renderMarkdown(comparison());
   assertMatch(md, /^## capabilities: real mode\n/);
-  assertMatch(md, /real mode \(wall clock on this machine\) · seed 42 · 3 repeats per case, interleaved · commit 0123456789 with local changes/);
-  assertMatch(md, /\| precopy \| real \| 3\/3 \| yes \| 110 ms \(100 ms–120 ms\) \| 6\.0 ms \(5\.0 ms–7\.0 ms\) \|/);
+  assertMatch(
+    md,
+    /real mode \(wall clock on this machine\) · seed 42 · 3 repeats per case, interleaved · commit 0123456789 with local changes/,
+  );
+  assertMatch(
+    md,
+    /\| precopy \| real \| 3\/3 \| yes \| 110 ms \(100 ms–120 ms\) \| 6\.0 ms \(5\.0 ms–7\.0 ms\) \|/,
+  );
   assertMatch(md, /\| a <weird> & "label" \| real \| 3\/3 \|/);
   assertMatch(md, /\| crashy \| real \| 0\/1 \| unknown \| - \|/);
   assertMatch(md, /Failures:\n\n- crashy repeat 0 \(seed 42, real\): harness error: Error: boom\n/);
@@ -53,7 +73,12 @@ Deno.test("the HTML is self-contained, every figure names its mode, and it draws
     assertOk(!banned.test(html), `found ${banned}`);
   }
   const figures = html.match(/<figure id="[^"]+">[\s\S]*?<\/figure>/g) ?? [];
-  assertEquals(figures.map((f) => /id="([^"]+)"/.exec(f)![1]), ["fig-remaining", "fig-total-time", "fig-downtime", "fig-bytes"]);
+  assertEquals(figures.map((f) => /id="([^"]+)"/.exec(f)![1]), [
+    "fig-remaining",
+    "fig-total-time",
+    "fig-downtime",
+    "fig-bytes",
+  ]);
   for (const f of figures) {
     assertMatch(f, /<text class="chart-title"[^>]*>[^<]*\(real mode\)<\/text>/);
     assertMatch(f, /<figcaption>[^<]*Measured in real mode/);
@@ -64,7 +89,11 @@ Deno.test("the HTML is self-contained, every figure names its mode, and it draws
   assertMatch(remaining, /crashy \(no data\)/);
   // Markers: the median repeat's progress records: rounds + 1 per case (2+1, 3+1, 4+1).
   assertEquals((remaining.match(/class="marker"/g) ?? []).length, 3 + 4 + 5);
-  assertEquals((remaining.match(/<rect class="marker"/g) ?? []).length, 3, "a square per stop-and-copy");
+  assertEquals(
+    (remaining.match(/<rect class="marker"/g) ?? []).length,
+    3,
+    "a square per stop-and-copy",
+  );
   // Label text is escaped everywhere.
   assertOk(!html.includes("<weird>"));
   assertMatch(html, /a &#60;weird&#62; &#38; &#34;label&#34;/);
@@ -93,7 +122,7 @@ Deno.test("live progress rewrites one line per run on a terminal and logs plain 
   live.progress(p);
   live.finish(rec);
   assertEquals(tty[0], "\r\x1b[K[3/9] xbzrle #1 (real): starting");
-  assertMatch(tty[1], /^\r\x1b\[K\[3\/9\] xbzrle #1 \(real\): guest running; warming up/);
+  assertOk(tty[1].startsWith("\r\x1b[K[3/9] xbzrle #1 (real): guest running; warming up"), tty[1]);
   assertOk(tty.every((t) => t === "\n" || t.length <= 60 + 4), "cut to the terminal width");
   assertEquals(tty.at(-1), "\n");
   assertMatch(tty.at(-2)!, /completed \| total 100 ms/);
@@ -109,5 +138,8 @@ Deno.test("live progress rewrites one line per run on a terminal and logs plain 
     `[1/1] precopy #2 (sim): ${formatLive(p)}\n`,
     "[1/1] precopy #2 (sim): harness error: Error: boom\n",
   ]);
-  assertMatch(formatLive(p), /^round 1 \| sent [\d.]+ MiB \| remaining 2\.00 MiB \| 477 MiB\/s \| ETA 4\.2 ms \| t 45\.0 ms$/);
+  assertMatch(
+    formatLive(p),
+    /^round 1 \| sent [\d.]+ MiB \| remaining 2\.00 MiB \| 477 MiB\/s \| ETA 4\.2 ms \| t 45\.0 ms$/,
+  );
 });

@@ -23,12 +23,12 @@ import type { Result } from "../scenario/types.ts";
 import { parseCli } from "../util/cli.ts";
 import { formatBytes } from "../util/size.ts";
 import { comparisonFromStore } from "./comparison.ts";
-import { defaultCurrent, DEFAULT_THRESHOLDS, diffRuns, type RunDiff, selectRuns } from "./diff.ts";
+import { DEFAULT_THRESHOLDS, defaultCurrent, diffRuns, type RunDiff, selectRuns } from "./diff.ts";
 import { describeMachine, gitCommit, machineLine } from "./machine.ts";
 import { metric, parseThreshold, type Threshold } from "./metrics.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { writeReports } from "./report_files.ts";
-import { DEFAULT_DB, newBatchId, type RunFilter, ResultsStore, type StoredRun } from "./store.ts";
+import { DEFAULT_DB, newBatchId, ResultsStore, type RunFilter, type StoredRun } from "./store.ts";
 import { parseWhole } from "./compare_cli.ts";
 import { formatLive } from "./live.ts";
 
@@ -65,8 +65,12 @@ export async function main(args: string[]): Promise<number> {
   try {
     const parsed = parseCli(args, OPTIONS);
     values = parsed.values;
-    if (parsed.positionals.length) throw new RangeError(`unexpected argument "${parsed.positionals[0]}"`);
-    if (values.passed && values.failed) throw new RangeError("--passed and --failed exclude each other");
+    if (parsed.positionals.length) {
+      throw new RangeError(`unexpected argument "${parsed.positionals[0]}"`);
+    }
+    if (values.passed && values.failed) {
+      throw new RangeError("--passed and --failed exclude each other");
+    }
     if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
       throw new RangeError(`--since must be a date or time, got "${values.since}"`);
     }
@@ -75,12 +79,16 @@ export async function main(args: string[]): Promise<number> {
       try {
         await Deno.stat(path);
       } catch {
-        throw new RangeError(`no results database at ${path} (deno task compare or deno task ci makes one)`);
+        throw new RangeError(
+          `no results database at ${path} (deno task compare or deno task ci makes one)`,
+        );
       }
     }
     store = ResultsStore.open(path);
     if (values.import) return await importResults(store, values.import);
-    if (values.run !== undefined) return showRun(store, parseWhole("run", values.run, 1)!, values.json);
+    if (values.run !== undefined) {
+      return showRun(store, parseWhole("run", values.run, 1)!, values.json);
+    }
     if (values.batches) return listBatches(store, values);
     const filter: RunFilter = {
       batch: values.batch,
@@ -96,7 +104,12 @@ export async function main(args: string[]): Promise<number> {
     const filtered = Object.values(filter).some((v) => v !== undefined);
     if (values["compare-to"] !== undefined) {
       const thresholds = parseThresholds(values.threshold ?? []);
-      return compareTo(store, values["compare-to"], { to: values.to, filter: filtered ? filter : undefined, thresholds, json: values.json });
+      return compareTo(store, values["compare-to"], {
+        to: values.to,
+        filter: filtered ? filter : undefined,
+        thresholds,
+        json: values.json,
+      });
     }
     const limit = parseWhole("limit", values.limit, 1) ?? (values.out ? undefined : 30);
     const runs = store.list({ ...filter, limit }, { withProgress: !!values.out });
@@ -140,26 +153,38 @@ export function parseThresholds(items: string[]): Record<string, Threshold | nul
 function compareTo(
   store: ResultsStore,
   baselineText: string,
-  o: { to?: string; filter?: RunFilter; thresholds: Record<string, Threshold | null>; json?: boolean },
+  o: {
+    to?: string;
+    filter?: RunFilter;
+    thresholds: Record<string, Threshold | null>;
+    json?: boolean;
+  },
 ): number {
   const baseline = selectRuns(store, baselineText);
   const baseIds = new Set(baseline.runs.map((r) => r.id));
-  const current = (o.to !== undefined
-    ? selectRuns(store, o.to).runs
-    : o.filter
-    ? store.list(o.filter)
-    : defaultCurrent(store, baseline)).filter((r) => !baseIds.has(r.id));
-  if (!current.length) throw new RangeError(`nothing to compare ${baseline.kind} ${baseline.value} with`);
+  const current =
+    (o.to !== undefined
+      ? selectRuns(store, o.to).runs
+      : o.filter
+      ? store.list(o.filter)
+      : defaultCurrent(store, baseline)).filter((r) => !baseIds.has(r.id));
+  if (!current.length) {
+    throw new RangeError(`nothing to compare ${baseline.kind} ${baseline.value} with`);
+  }
   const diff = diffRuns(baseline.runs, current, o.thresholds);
   if (!diff.pairs.length) {
     throw new RangeError(
-      `the baseline (${[...new Set(baseline.runs.map((r) => `${r.scenarioName} ${r.mode}`))].join(", ")}) and the current runs (${
+      `the baseline (${
+        [...new Set(baseline.runs.map((r) => `${r.scenarioName} ${r.mode}`))].join(", ")
+      }) and the current runs (${
         [...new Set(current.map((r) => `${r.scenarioName} ${r.mode}`))].join(", ")
       }) share no scenario in the same mode`,
     );
   }
   if (o.json) console.log(JSON.stringify(diff, null, 1));
-  else console.log(formatDiff(diff, `${baseline.kind} ${short(baseline.value)}`, describeSet(current)));
+  else {console.log(
+      formatDiff(diff, `${baseline.kind} ${short(baseline.value)}`, describeSet(current)),
+    );}
   return diff.regressed ? EXIT_REGRESSED : EXIT_OK;
 }
 
@@ -167,14 +192,18 @@ function compareTo(
 export function formatDiff(d: RunDiff, baselineName: string, currentName: string): string {
   const lines = [`baseline: ${baselineName}; current: ${currentName}`];
   for (const p of d.pairs) {
-    const head = `${p.scenario} (${p.mode} mode): runs ${p.baselineIds.join(",")} -> ${p.currentIds.join(",")}`;
+    const head = `${p.scenario} (${p.mode} mode): runs ${p.baselineIds.join(",")} -> ${
+      p.currentIds.join(",")
+    }`;
     if (!p.flagged.length) {
       lines.push(`  ok    ${head}: no metric moved beyond its threshold`);
       continue;
     }
     lines.push(`  ${p.regressions.length ? "REGR " : "moved"} ${head}`);
     for (const m of p.flagged) {
-      lines.push(`        ${m.regression ? "worse " : "better"} ${metric(m.metric).label}: ${m.detail}`);
+      lines.push(
+        `        ${m.regression ? "worse " : "better"} ${metric(m.metric).label}: ${m.detail}`,
+      );
     }
   }
   if (d.onlyBaseline.length) lines.push(`  only in the baseline: ${d.onlyBaseline.join(", ")}`);
@@ -197,7 +226,19 @@ function short(v: string): string {
 
 /** The run list as an aligned table. */
 export function formatRunTable(runs: StoredRun[], total: number): string {
-  const header = ["id", "when", "suite/case", "mode", "seed", "commit", "outcome", "memory", "total", "downtime", "bytes"];
+  const header = [
+    "id",
+    "when",
+    "suite/case",
+    "mode",
+    "seed",
+    "commit",
+    "outcome",
+    "memory",
+    "total",
+    "downtime",
+    "bytes",
+  ];
   const rows = runs.map((r) => [
     String(r.id),
     r.createdAt.slice(0, 19).replace("T", " "),
@@ -212,8 +253,10 @@ export function formatRunTable(runs: StoredRun[], total: number): string {
     formatBytes(r.result.bytes?.total ?? 0),
   ]);
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (r: string[]) => r.map((v, i) => (i >= 8 ? v.padStart(w[i]) : v.padEnd(w[i]))).join("  ").trimEnd();
-  const shown = `${runs.length} of ${total} runs shown (newest first); mode is the mode each run was measured in`;
+  const fmt = (r: string[]) =>
+    r.map((v, i) => (i >= 8 ? v.padStart(w[i]) : v.padEnd(w[i]))).join("  ").trimEnd();
+  const shown =
+    `${runs.length} of ${total} runs shown (newest first); mode is the mode each run was measured in`;
   return [fmt(header), ...rows.map(fmt), shown].join("\n");
 }
 
@@ -226,10 +269,14 @@ function showRun(store: ResultsStore, id: number, json?: boolean): number {
   }
   const lines = [
     `run ${r.id}: ${r.scenarioName} (${r.mode} mode, seed ${r.seed}) at ${r.createdAt}`,
-    `batch ${r.batch} (${r.kind}${r.suite ? ` ${r.suite}` : ""}${r.caseLabel ? `, case ${r.caseLabel}` : ""}, repeat ${r.repeat})`,
+    `batch ${r.batch} (${r.kind}${r.suite ? ` ${r.suite}` : ""}${
+      r.caseLabel ? `, case ${r.caseLabel}` : ""
+    }, repeat ${r.repeat})`,
     `commit ${r.commit.commit ?? "unknown"}${r.commit.dirty ? " with local changes" : ""}`,
     `machine ${machineLine(r.machine)}`,
-    `outcome ${r.result.outcome}${r.result.error ? `: ${r.result.error}` : ""}, ${r.result.passed ? "passed" : "FAILED"}`,
+    `outcome ${r.result.outcome}${r.result.error ? `: ${r.result.error}` : ""}, ${
+      r.result.passed ? "passed" : "FAILED"
+    }`,
     "metrics:",
     ...Object.entries(r.metrics).map(([k, v]) => `  ${k}: ${v ?? "-"}`),
     `progress (${r.result.progress.length} records):`,
@@ -239,13 +286,18 @@ function showRun(store: ResultsStore, id: number, json?: boolean): number {
   return EXIT_OK;
 }
 
-function listBatches(store: ResultsStore, v: { kind?: string; suite?: string; mode?: string }): number {
+function listBatches(
+  store: ResultsStore,
+  v: { kind?: string; suite?: string; mode?: string },
+): number {
   const rows = store.batches({ kind: v.kind, suite: v.suite, mode: v.mode });
   for (const b of rows) {
     console.log(
-      `${b.batch}  ${b.kind.padEnd(7)} ${(b.suite ?? "-").padEnd(16)} ${b.mode.padEnd(4)} ${String(b.runs).padStart(3)} runs  ${
-        b.commit?.slice(0, 8) ?? "-"
-      }  ${b.allPassed ? "all passed" : "some failed"}  ${b.createdAt.slice(0, 19)}`,
+      `${b.batch}  ${b.kind.padEnd(7)} ${(b.suite ?? "-").padEnd(16)} ${b.mode.padEnd(4)} ${
+        String(b.runs).padStart(3)
+      } runs  ${b.commit?.slice(0, 8) ?? "-"}  ${b.allPassed ? "all passed" : "some failed"}  ${
+        b.createdAt.slice(0, 19)
+      }`,
     );
   }
   if (!rows.length) console.log("no batches");
@@ -262,7 +314,17 @@ async function importResults(store: ResultsStore, files: string[]): Promise<numb
     } catch (e) {
       throw new RangeError(`${file}: not a result JSON file: ${(e as Error).message}`);
     }
-    for (const k of ["scenario", "seed", "mode", "outcome", "totalTimeMs", "bytes", "progress"] as const) {
+    for (
+      const k of [
+        "scenario",
+        "seed",
+        "mode",
+        "outcome",
+        "totalTimeMs",
+        "bytes",
+        "progress",
+      ] as const
+    ) {
       if (!(k in result)) throw new RangeError(`${file}: not a result: no field ${k}`);
     }
     const id = store.add(result, {

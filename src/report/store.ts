@@ -285,7 +285,7 @@ export class ResultsStore {
       ${filter.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(filter.limit))}` : ""}`;
     const rows = this.#db.prepare(sql).all(...args) as Row[];
     const runs = rows.map(toRun);
-    if (options.withProgress) for (const r of runs) r.result.progress = this.progress(r.id);
+    if (options.withProgress) { for (const r of runs) r.result.progress = this.progress(r.id); }
     return runs;
   }
 
@@ -300,7 +300,9 @@ export class ResultsStore {
       runId,
     ) as Row[];
     return rows.map((row) => {
-      const rec: Record<string, unknown> = row.extra_json ? JSON.parse(row.extra_json as string) : {};
+      const rec: Record<string, unknown> = row.extra_json
+        ? JSON.parse(row.extra_json as string)
+        : {};
       for (const [k, c] of PROGRESS_COLUMNS) rec[k as string] = row[c];
       return rec as ProgressRecord;
     });
@@ -310,7 +312,9 @@ export class ResultsStore {
   batches(filter: { kind?: string; suite?: string; mode?: string } = {}): BatchInfo[] {
     const where: string[] = [];
     const args: SQLInputValue[] = [];
-    for (const [col, v] of [["kind", filter.kind], ["suite", filter.suite], ["mode", filter.mode]]) {
+    for (
+      const [col, v] of [["kind", filter.kind], ["suite", filter.suite], ["mode", filter.mode]]
+    ) {
       if (v !== undefined) {
         where.push(`${col} = ?`);
         args.push(v);

@@ -28,7 +28,12 @@ async function withDb(f: (path: string) => Promise<void> | void) {
 Deno.test("a run round-trips with its scenario, metrics and progress series (extra fields too)", async () => {
   await withDb((path) => {
     const store = ResultsStore.open(path);
-    const result = fixtureResult({ scenario: "g.case", totalTimeMs: 123, rounds: 3, downtimeMs: null });
+    const result = fixtureResult({
+      scenario: "g.case",
+      totalTimeMs: 123,
+      rounds: 3,
+      downtimeMs: null,
+    });
     const id = store.add(result, meta());
     const back = store.get(id)!;
     assertEquals(back.result, result);
@@ -43,7 +48,9 @@ Deno.test("a run round-trips with its scenario, metrics and progress series (ext
     store.close();
     // The progress series is queryable in SQL, one row per dirty-log sync.
     const db = new DatabaseSync(path);
-    const rows = db.prepare("SELECT round, phase, remaining_bytes FROM progress WHERE run_id = ? ORDER BY seq")
+    const rows = db.prepare(
+      "SELECT round, phase, remaining_bytes FROM progress WHERE run_id = ? ORDER BY seq",
+    )
       .all(id);
     assertEquals(rows.map((r) => r.phase), ["bulk", "round", "round", "stop-and-copy"]);
     db.close();
@@ -57,7 +64,12 @@ Deno.test("filters narrow by batch, suite, case, scenario glob, mode, commit pre
     store.add(fixtureResult({ scenario: "g.b", mode: "sim" }), meta({ caseLabel: "b" }));
     store.add(
       fixtureResult({ scenario: "other", passed: false }),
-      meta({ batch: "b2", suite: null, caseLabel: null, commit: { commit: "1234567890", dirty: true } }),
+      meta({
+        batch: "b2",
+        suite: null,
+        caseLabel: null,
+        commit: { commit: "1234567890", dirty: true },
+      }),
     );
     const ids = (f: Parameters<typeof store.list>[0]) => store.list(f).map((r) => r.scenarioName);
     assertEquals(ids({}), ["other", "g.b", "g.a"]);
@@ -72,7 +84,11 @@ Deno.test("filters narrow by batch, suite, case, scenario glob, mode, commit pre
     assertEquals(ids({ since: "2000-01-01" }).length, 3);
     assertEquals(ids({ ids: [] }), []);
     const batches = store.batches();
-    assertEquals(batches.map((b) => [b.batch, b.runs, b.allPassed]), [["b2", 1, false], ["b1", 2, true]]);
+    assertEquals(batches.map((b) => [b.batch, b.runs, b.allPassed]), [["b2", 1, false], [
+      "b1",
+      2,
+      true,
+    ]]);
     assertEquals(store.count(), 3);
     store.close();
   });
@@ -84,9 +100,15 @@ Deno.test("a database from a newer schema or a file that is not one is refused b
     const db = new DatabaseSync(path);
     db.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
     db.close();
-    assertThrows(() => ResultsStore.open(path), /results\.db: written by a newer Ferry \(schema 99/);
+    assertThrows(
+      () => ResultsStore.open(path),
+      /results\.db: written by a newer Ferry \(schema 99/,
+    );
     await Deno.writeTextFile(path, "this is not sqlite, just text ".repeat(100));
-    assertThrows(() => ResultsStore.open(path), /results\.db: cannot be opened as a results database/);
+    assertThrows(
+      () => ResultsStore.open(path),
+      /results\.db: cannot be opened as a results database/,
+    );
   });
 });
 

@@ -40,7 +40,14 @@ import type { Scenario } from "../scenario/types.ts";
 import type { Comparison } from "./comparison.ts";
 import { type CompareOptions, runGroup } from "./compare.ts";
 import { applySet, loadBase, loadDataFile, ROOT } from "./data_file.ts";
-import { judgeMove, metric, type Move, parseThreshold, summarize, type Threshold } from "./metrics.ts";
+import {
+  judgeMove,
+  metric,
+  type Move,
+  parseThreshold,
+  summarize,
+  type Threshold,
+} from "./metrics.ts";
 import type { ResultsStore, StoredRun } from "./store.ts";
 
 /** One scenario of a suite, with its thresholds against the baseline. */
@@ -63,7 +70,15 @@ export interface Suite {
 /** Folder searched for suite names. */
 export const SUITE_FOLDERS = [new URL("ci/", ROOT)];
 
-const SUITE_KEYS = new Set(["name", "description", "mode", "repeat", "seed", "againstBaseline", "scenarios"]);
+const SUITE_KEYS = new Set([
+  "name",
+  "description",
+  "mode",
+  "repeat",
+  "seed",
+  "againstBaseline",
+  "scenarios",
+]);
 const ENTRY_KEYS = new Set(["scenario", "set", "expect", "againstBaseline"]);
 
 /** Loads a suite by name (`ci/NAME.json` or `ci/NAME.ts` exporting `suite`) or file. */
@@ -116,7 +131,9 @@ export async function resolveSuite(
         continue;
       }
       const entry = e as Record<string, unknown>;
-      for (const k of Object.keys(entry)) if (!ENTRY_KEYS.has(k)) errors.push(`${where}.${k}: unknown field`);
+      for (const k of Object.keys(entry)) {
+        if (!ENTRY_KEYS.has(k)) errors.push(`${where}.${k}: unknown field`);
+      }
       let scenario: Scenario;
       try {
         scenario = await loadBase(entry.scenario, `${where}.scenario`);
@@ -126,7 +143,9 @@ export async function resolveSuite(
       }
       errors.push(...applySet(scenario, entry.set, `${where}.set`));
       if (entry.expect !== undefined) {
-        if (typeof entry.expect !== "object" || entry.expect === null || Array.isArray(entry.expect)) {
+        if (
+          typeof entry.expect !== "object" || entry.expect === null || Array.isArray(entry.expect)
+        ) {
           errors.push(`${where}.expect: must be an object`);
         } else scenario.expect = { ...scenario.expect, ...entry.expect as object };
       }
@@ -136,7 +155,9 @@ export async function resolveSuite(
       const againstBaseline: Record<string, Threshold> = {};
       for (const [k, v] of Object.entries(merged)) if (v) againstBaseline[k] = v;
       if (entries.some((x) => x.label === scenario.name)) {
-        errors.push(`${where}: two scenarios are named "${scenario.name}" (names pair runs with the baseline)`);
+        errors.push(
+          `${where}: two scenarios are named "${scenario.name}" (names pair runs with the baseline)`,
+        );
       }
       entries.push({ label: scenario.name, scenario, againstBaseline });
     }
@@ -152,7 +173,11 @@ export async function resolveSuite(
   };
 }
 
-function parseThresholdMap(v: unknown, where: string, errors: string[]): Record<string, Threshold | null> {
+function parseThresholdMap(
+  v: unknown,
+  where: string,
+  errors: string[],
+): Record<string, Threshold | null> {
   if (v === undefined) return {};
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
     errors.push(`${where}: must be an object of metric: threshold`);
@@ -235,10 +260,14 @@ export function judgeSuite(
         checks.push({ name: `harness${tag}`, ok: false, detail: (r.error ?? "").split("\n")[0] });
         continue;
       }
-      for (const e of r.result.expectations) checks.push({ name: `${e.name}${tag}`, ok: e.ok, detail: e.detail });
+      for (const e of r.result.expectations) {
+        checks.push({ name: `${e.name}${tag}`, ok: e.ok, detail: e.detail });
+      }
     }
     const improvements: Move[] = [];
-    const base = baseline?.runs.filter((b) => b.scenarioName === entry.scenario.name && b.mode === k.mode) ?? [];
+    const base = baseline?.runs.filter((b) =>
+      b.scenarioName === entry.scenario.name && b.mode === k.mode
+    ) ?? [];
     for (const [name, t] of Object.entries(entry.againstBaseline)) {
       const label = `${name} vs baseline`;
       if (!base.length) {
@@ -246,16 +275,34 @@ export function judgeSuite(
           name: label,
           ok: true,
           skipped: true,
-          detail: baseline ? `the baseline (${baseline.what}) has no run of this scenario in ${k.mode} mode` : "no baseline stored yet",
+          detail: baseline
+            ? `the baseline (${baseline.what}) has no run of this scenario in ${k.mode} mode`
+            : "no baseline stored yet",
         });
         continue;
       }
-      const move = judgeMove(name, summarize(base.map((b) => b.metrics[name]))?.median ?? null, k.stats[name]?.median ?? null, t);
+      const move = judgeMove(
+        name,
+        summarize(base.map((b) => b.metrics[name]))?.median ?? null,
+        k.stats[name]?.median ?? null,
+        t,
+      );
       if (move.flagged && !move.regression) improvements.push(move);
-      checks.push({ name: label, ok: !move.regression, detail: `${move.detail} (baseline ${baseline!.what})` });
+      checks.push({
+        name: label,
+        ok: !move.regression,
+        detail: `${move.detail} (baseline ${baseline!.what})`,
+      });
     }
     const seconds = k.runs.reduce((a, r) => a + Number(r.result?.wall?.runnerMs ?? 0) / 1000, 0);
-    return { label: k.label, mode: k.mode, checks, passed: checks.every((c) => c.ok), seconds, improvements };
+    return {
+      label: k.label,
+      mode: k.mode,
+      checks,
+      passed: checks.every((c) => c.ok),
+      seconds,
+      improvements,
+    };
   });
   return {
     suite: suite.name,
@@ -283,7 +330,11 @@ export function findBaseline(
 /** The verdicts as lines for the terminal. */
 export function formatVerdicts(r: SuiteReport): string {
   const lines: string[] = [
-    `suite ${r.suite}: ${r.baseline ? `baseline ${r.baseline.what} (${r.baseline.runs} runs)` : "no baseline stored yet: relative checks skipped"}`,
+    `suite ${r.suite}: ${
+      r.baseline
+        ? `baseline ${r.baseline.what} (${r.baseline.runs} runs)`
+        : "no baseline stored yet: relative checks skipped"
+    }`,
   ];
   for (const v of r.verdicts) {
     lines.push(`${v.passed ? "ok  " : "FAIL"} ${v.label} (${v.mode} mode)`);
@@ -292,7 +343,9 @@ export function formatVerdicts(r: SuiteReport): string {
     }
     const held = v.checks.filter((c) => c.ok && !c.skipped).map((c) => c.name);
     if (held.length) lines.push(`       held: ${held.join(", ")}`);
-    for (const m of v.improvements) lines.push(`       better: ${metric(m.metric).label}: ${m.detail}`);
+    for (const m of v.improvements) {
+      lines.push(`       better: ${metric(m.metric).label}: ${m.detail}`);
+    }
   }
   lines.push(r.passed ? "PASSED" : "REGRESSED");
   return lines.join("\n");

@@ -25,7 +25,10 @@ Deno.test("a suite resolves its scenarios, merges expect and per-scenario thresh
   assertEquals(s.entries[0].scenario.expect, { bytesMax: 100 });
   assertEquals(s.entries[1].scenario.guest?.workload, { kind: "idle" });
   assertEquals(Object.keys(s.entries[0].againstBaseline), ["totalTimeMs", "bytesTotal"]);
-  assertEquals(s.entries[1].againstBaseline, { totalTimeMs: { pct: 50, abs: 10 }, downtimeMs: { pct: 0, abs: 1 } });
+  assertEquals(s.entries[1].againstBaseline, {
+    totalTimeMs: { pct: 50, abs: 10 },
+    downtimeMs: { pct: 0, abs: 1 },
+  });
   const quick = await loadSuite("quick");
   assertOk(quick.entries.length >= 4);
   assertEquals(quick.mode, "real");
@@ -59,19 +62,26 @@ Deno.test("an invalid suite lists every problem with its field", async () => {
 });
 
 function comparisonOf(runs: RunRecord[]) {
-  return buildComparison({
-    title: "s",
-    description: "",
-    batch: "now",
-    repeat: 1,
-    interleaved: true,
-    commit: { commit: "c0ffee", dirty: false },
-    machine: null,
-    createdAt: "2025-01-01T00:00:00Z",
-  }, runs, ["one", "two"]);
+  return buildComparison(
+    {
+      title: "s",
+      description: "",
+      batch: "now",
+      repeat: 1,
+      interleaved: true,
+      commit: { commit: "c0ffee", dirty: false },
+      machine: null,
+      createdAt: "2025-01-01T00:00:00Z",
+    },
+    runs,
+    ["one", "two"],
+  );
 }
 
-const record = (label: string, o: Omit<Parameters<typeof fixtureResult>[0], "scenario"> = {}): RunRecord => ({
+const record = (
+  label: string,
+  o: Omit<Parameters<typeof fixtureResult>[0], "scenario"> = {},
+): RunRecord => ({
   id: null,
   caseLabel: label,
   repeat: 0,
@@ -109,35 +119,70 @@ Deno.test("judging: expectations and moves against the baseline; no baseline ski
   assertEquals(one.passed, false);
   assertEquals(one.checks.filter((k) => !k.ok).map((k) => k.name), ["totalTimeMs vs baseline"]);
   assertEquals(two.passed, true);
-  assertEquals(two.checks.map((k) => k.name), ["outcome", "memoryEqual", "totalTimeMs vs baseline", "downtimeMs vs baseline"]);
+  assertEquals(two.checks.map((k) => k.name), [
+    "outcome",
+    "memoryEqual",
+    "totalTimeMs vs baseline",
+    "downtimeMs vs baseline",
+  ]);
   assertEquals(r.passed, false);
-  assertMatch(formatVerdicts(r), /FAIL one \(real mode\)\n\s+FAIL totalTimeMs vs baseline: 100 ms -> 160 ms \(\+60\.0%\)/);
+  assertMatch(
+    formatVerdicts(r),
+    /FAIL one \(real mode\)\n\s+FAIL totalTimeMs vs baseline: 100 ms -> 160 ms \(\+60\.0%\)/,
+  );
 
-  const faster = judgeSuite(suite, comparisonOf([record("one", { totalTimeMs: 20, bytes: 1000 }), record("two")]), baseline);
+  const faster = judgeSuite(
+    suite,
+    comparisonOf([record("one", { totalTimeMs: 20, bytes: 1000 }), record("two")]),
+    baseline,
+  );
   assertEquals(faster.passed, true);
   assertEquals(faster.verdicts[0].improvements.map((m) => m.metric), ["totalTimeMs"]);
 
-  const none = judgeSuite(suite, comparisonOf([record("one", { totalTimeMs: 999 }), record("two")]), null);
+  const none = judgeSuite(
+    suite,
+    comparisonOf([record("one", { totalTimeMs: 999 }), record("two")]),
+    null,
+  );
   assertEquals(none.passed, true);
   assertOk(none.verdicts[0].checks.some((k) => k.skipped && /no baseline/.test(k.detail)));
 
-  const failing = judgeSuite(suite, comparisonOf([record("one", { passed: false }), record("two")]), null);
+  const failing = judgeSuite(
+    suite,
+    comparisonOf([record("one", { passed: false }), record("two")]),
+    null,
+  );
   assertEquals(failing.verdicts[0].checks.find((k) => !k.ok)?.name, "memoryEqual");
   store.close();
 });
 
 Deno.test("JUnit XML has a testcase per scenario with its mode, failures with details, and escapes text", async () => {
   const suite = await resolveSuite(suiteDef, { path: "inline" });
-  const crashed: RunRecord = { ...record("two"), result: null, error: 'Error: <bad> & "worse"\n    at x' };
+  const crashed: RunRecord = {
+    ...record("two"),
+    result: null,
+    error: 'Error: <bad> & "worse"\n    at x',
+  };
   const r = judgeSuite(suite, comparisonOf([record("one", { passed: false }), crashed]), null);
   const xml = renderJunit(r, "2025-01-01T00:00:00Z");
-  assertMatch(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="ferry" tests="2" failures="2"/);
+  assertMatch(
+    xml,
+    /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="ferry" tests="2" failures="2"/,
+  );
   assertMatch(xml, /<testcase classname="ferry\.s" name="one \(real mode\)" time="0\.500">/);
-  assertMatch(xml, /<failure message="memoryEqual" type="regression">memoryEqual: 1 pages differ<\/failure>/);
-  assertMatch(xml, /<failure message="harness" type="regression">harness: Error: &lt;bad&gt; &amp; &quot;worse&quot;<\/failure>/);
+  assertMatch(
+    xml,
+    /<failure message="memoryEqual" type="regression">memoryEqual: 1 pages differ<\/failure>/,
+  );
+  assertMatch(
+    xml,
+    /<failure message="harness" type="regression">harness: Error: &lt;bad&gt; &amp; &quot;worse&quot;<\/failure>/,
+  );
   assertMatch(xml, /<property name="baseline" value="none"\/>/);
   // Balanced elements.
-  for (const tag of ["testsuites", "testsuite", "testcase", "failure", "system-out", "properties"]) {
+  for (
+    const tag of ["testsuites", "testsuite", "testcase", "failure", "system-out", "properties"]
+  ) {
     assertEquals(xml.split(new RegExp(`<${tag}[ >]`)).length, xml.split(`</${tag}>`).length, tag);
   }
 });
