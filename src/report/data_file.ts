@@ -157,3 +157,63 @@ export function applySet(obj: object, set: unknown, where: string): string[] {
 export function scenarioSafe(label: string): string {
   return label.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "case";
 }
+
+/** The fields groups and suites share. */
+export interface Header {
+  name: string;
+  description: string;
+  mode?: "real" | "sim";
+  repeat: number;
+  seed?: number;
+}
+
+/**
+ * Starts reading a group or suite definition: checks it is an object with
+ * only `keys`, and reads the shared fields (name, description, mode, repeat,
+ * seed). Problems go to `errors`; `fail()` makes the TypeError that lists
+ * them all under the file's name. Throws it at once when `def` is not an
+ * object.
+ */
+export function readHeader(
+  def: unknown,
+  o: { what: string; path: string; keys: Set<string>; fallbackName?: string },
+): { d: Record<string, unknown>; header: Header; errors: string[]; fail: () => TypeError } {
+  const errors: string[] = [];
+  const fail = () => new TypeError(`${o.path}: invalid ${o.what}:\n  ${errors.join("\n  ")}`);
+  if (typeof def !== "object" || def === null || Array.isArray(def)) {
+    errors.push(`${o.what}: must be an object`);
+    throw fail();
+  }
+  const d = def as Record<string, unknown>;
+  for (const k of Object.keys(d)) if (!o.keys.has(k)) errors.push(`${k}: unknown field`);
+  const name = d.name ?? o.fallbackName;
+  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) {
+    errors.push(`name: must be letters, digits, ".", "_" or "-", got ${JSON.stringify(name)}`);
+  }
+  if (d.description !== undefined && typeof d.description !== "string") {
+    errors.push("description: must be a string");
+  }
+  if (d.mode !== undefined && d.mode !== "real" && d.mode !== "sim") {
+    errors.push(`mode: must be "real" or "sim", got ${JSON.stringify(d.mode)}`);
+  }
+  const repeat = d.repeat ?? 1;
+  if (!Number.isInteger(repeat) || (repeat as number) < 1) {
+    errors.push(`repeat: must be a whole number >= 1, got ${JSON.stringify(d.repeat)}`);
+  }
+  if (d.seed !== undefined && !(Number.isSafeInteger(d.seed) && (d.seed as number) >= 0)) {
+    errors.push(`seed: must be a whole number >= 0, got ${JSON.stringify(d.seed)}`);
+  }
+  const header: Header = {
+    name: name as string,
+    description: typeof d.description === "string" ? d.description : "",
+    mode: d.mode as Header["mode"],
+    repeat: repeat as number,
+    seed: d.seed as number | undefined,
+  };
+  return { d, header, errors, fail };
+}
+
+/** A file's name without its folder and extension ("ci/quick.json" -> "quick"). */
+export function baseName(path: string): string {
+  return path.replace(/^.*\//, "").replace(/\.(json|ts)$/, "");
+}

@@ -42,8 +42,17 @@
 import { CAPABILITIES, type CapabilityDecl } from "../engine/capabilities.ts";
 import type { Scenario } from "../scenario/types.ts";
 import { resolveScenario } from "../scenario/validate.ts";
-import { applySet, loadBase, loadDataFile, ROOT, scenarioSafe, setPath } from "./data_file.ts";
-import { resolveSuite } from "./suite.ts";
+import {
+  applySet,
+  baseName,
+  loadBase,
+  loadDataFile,
+  readHeader,
+  ROOT,
+  scenarioSafe,
+  setPath,
+} from "./data_file.ts";
+import { resolveSuite, suiteAsGroup } from "./suite.ts";
 
 /** One case of a group: a label and the scenario it runs. */
 export interface GroupCase {
@@ -87,18 +96,10 @@ export async function loadGroup(
     folders: GROUP_FOLDERS,
     exportName: "group",
   });
-  const fallbackName = path.replace(/^.*\//, "").replace(/\.(json|ts)$/, "");
+  const fallbackName = baseName(path);
   if (typeof value === "object" && value !== null && "scenarios" in value && !("cases" in value)) {
     // A CI suite compares as a group: one case per scenario.
-    const suite = await resolveSuite(value, { path, fallbackName });
-    return {
-      name: suite.name,
-      description: suite.description,
-      path,
-      mode: suite.mode,
-      repeat: suite.repeat,
-      cases: suite.entries.map((e) => ({ label: e.label, scenario: e.scenario })),
-    };
+    return suiteAsGroup(await resolveSuite(value, { path, fallbackName }));
   }
   return await resolveGroup(value, { path, fallbackName, ...options });
 }
@@ -112,31 +113,12 @@ export async function resolveGroup(
   options: { path: string; fallbackName?: string; capabilities?: CapabilityDecl[] },
 ): Promise<Group> {
   const caps = options.capabilities ?? CAPABILITIES;
-  const errors: string[] = [];
-  const fail = () => new TypeError(`${options.path}: invalid group:\n  ${errors.join("\n  ")}`);
-  if (typeof def !== "object" || def === null || Array.isArray(def)) {
-    errors.push("group: must be an object");
-    throw fail();
-  }
-  const g = def as Record<string, unknown>;
-  for (const k of Object.keys(g)) if (!GROUP_KEYS.has(k)) errors.push(`${k}: unknown field`);
-  const name = g.name ?? options.fallbackName;
-  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) {
-    errors.push(`name: must be letters, digits, ".", "_" or "-", got ${JSON.stringify(name)}`);
-  }
-  if (g.description !== undefined && typeof g.description !== "string") {
-    errors.push("description: must be a string");
-  }
-  if (g.mode !== undefined && g.mode !== "real" && g.mode !== "sim") {
-    errors.push(`mode: must be "real" or "sim", got ${JSON.stringify(g.mode)}`);
-  }
-  const repeat = g.repeat ?? 1;
-  if (!Number.isInteger(repeat) || (repeat as number) < 1) {
-    errors.push(`repeat: must be a whole number >= 1, got ${JSON.stringify(g.repeat)}`);
-  }
-  if (g.seed !== undefined && !(Number.isSafeInteger(g.seed) && (g.seed as number) >= 0)) {
-    errors.push(`seed: must be a whole number >= 0, got ${JSON.stringify(g.seed)}`);
-  }
+  const { d: g, header, errors, fail } = readHeader(def, {
+    what: "group",
+    keys: GROUP_KEYS,
+    ...options,
+  });
+  const name = header.name;
   let base: Scenario = { name: "base" };
   try {
     base = await loadBase(g.base ?? "default", "base");
@@ -144,7 +126,7 @@ export async function resolveGroup(
     errors.push((e as Error).message);
   }
   errors.push(...applySet(base, g.set, "set"));
-  if (g.seed !== undefined) base.seed = g.seed as number;
+  if (header.seed !== undefined) base.seed = header.seed;
 
   const cases: GroupCase[] = [];
   const add = (label: string, edit: (s: Scenario) => string[], where: string) => {
@@ -166,11 +148,11 @@ export async function resolveGroup(
   }
   if (errors.length) throw fail();
   return {
-    name: name as string,
-    description: (g.description as string | undefined) ?? "",
+    name,
+    description: header.description,
     path: options.path,
-    mode: g.mode as Group["mode"],
-    repeat: repeat as number,
+    mode: header.mode,
+    repeat: header.repeat,
     cases,
   };
 }

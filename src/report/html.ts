@@ -14,7 +14,7 @@
  */
 import type { ProgressRecord } from "../scenario/types.ts";
 import { type CaseReport, type Comparison, medianRun } from "./comparison.ts";
-import { modeText, provenance, tableRows } from "./markdown.ts";
+import { failureLines, modeText, provenance, tableRows } from "./markdown.ts";
 import { formatValue, type Summary } from "./metrics.ts";
 import {
   barChart,
@@ -85,15 +85,7 @@ export function renderHtml(c: Comparison): string {
       `Bytes sent per case, by kind of record (the run with the median total bytes), whisker from min to max total. Measured in ${mode}.`,
     ),
   ];
-  const failures = c.cases.flatMap((k) =>
-    k.runs.flatMap((r) => {
-      const where = `${k.label} repeat ${r.repeat} (seed ${r.seed}, ${r.mode} mode)`;
-      if (!r.result) return [`${where}: harness error: ${(r.error ?? "").split("\n")[0]}`];
-      return r.result.expectations.filter((e) => !e.ok).map((e) =>
-        `${where}: ${e.name}: ${e.detail}`
-      );
-    })
-  );
+  const failures = failureLines(c);
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -108,15 +108,20 @@ export function renderMarkdown(c: Comparison): string {
     `| ${header.map((_, i) => (i < 4 ? "---" : "---:")).join(" | ")} |`,
     ...rows.map((r) => `| ${r.map((cell) => esc(cellText(cell))).join(" | ")} |`),
   ];
-  const problems = c.cases.flatMap((k) =>
+  const problems = failureLines(c);
+  if (problems.length) lines.push("", "Failures:", "", ...problems.map((p) => `- ${p}`));
+  return lines.filter((l, i) => l !== "" || lines[i - 1] !== "").join("\n").trim() + "\n";
+}
+
+/** One line per run that crashed or failed an expectation, naming the case, repeat, seed and mode. */
+export function failureLines(c: Comparison): string[] {
+  return c.cases.flatMap((k) =>
     k.runs.flatMap((r) => {
-      const where = `${k.label} repeat ${r.repeat} (seed ${r.seed}, ${r.mode})`;
-      if (!r.result) return [`- ${where}: harness error: ${(r.error ?? "").split("\n")[0]}`];
+      const where = `${k.label} repeat ${r.repeat} (seed ${r.seed}, ${r.mode} mode)`;
+      if (!r.result) return [`${where}: harness error: ${(r.error ?? "").split("\n")[0]}`];
       return r.result.expectations.filter((e) => !e.ok).map((e) =>
-        `- ${where}: ${e.name}: ${e.detail}`
+        `${where}: ${e.name}: ${e.detail}`
       );
     })
   );
-  if (problems.length) lines.push("", "Failures:", "", ...problems);
-  return lines.filter((l, i) => l !== "" || lines[i - 1] !== "").join("\n").trim() + "\n";
 }

@@ -39,7 +39,8 @@
 import type { Scenario } from "../scenario/types.ts";
 import type { Comparison } from "./comparison.ts";
 import { type CompareOptions, runGroup } from "./compare.ts";
-import { applySet, loadBase, loadDataFile, ROOT } from "./data_file.ts";
+import type { Group } from "./group.ts";
+import { applySet, baseName, loadBase, loadDataFile, readHeader, ROOT } from "./data_file.ts";
 import {
   judgeMove,
   metric,
@@ -88,8 +89,7 @@ export async function loadSuite(nameOrFile: string): Promise<Suite> {
     folders: SUITE_FOLDERS,
     exportName: "suite",
   });
-  const fallbackName = path.replace(/^.*\//, "").replace(/\.(json|ts)$/, "");
-  return await resolveSuite(value, { path, fallbackName });
+  return await resolveSuite(value, { path, fallbackName: baseName(path) });
 }
 
 /** Resolves a suite definition. Throws TypeError listing every problem with its field. */
@@ -97,28 +97,11 @@ export async function resolveSuite(
   def: unknown,
   options: { path: string; fallbackName?: string },
 ): Promise<Suite> {
-  const errors: string[] = [];
-  const fail = () => new TypeError(`${options.path}: invalid suite:\n  ${errors.join("\n  ")}`);
-  if (typeof def !== "object" || def === null || Array.isArray(def)) {
-    errors.push("suite: must be an object");
-    throw fail();
-  }
-  const d = def as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (!SUITE_KEYS.has(k)) errors.push(`${k}: unknown field`);
-  const name = d.name ?? options.fallbackName;
-  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) {
-    errors.push(`name: must be letters, digits, ".", "_" or "-", got ${JSON.stringify(name)}`);
-  }
-  if (d.mode !== undefined && d.mode !== "real" && d.mode !== "sim") {
-    errors.push(`mode: must be "real" or "sim", got ${JSON.stringify(d.mode)}`);
-  }
-  const repeat = d.repeat ?? 1;
-  if (!Number.isInteger(repeat) || (repeat as number) < 1) {
-    errors.push(`repeat: must be a whole number >= 1, got ${JSON.stringify(d.repeat)}`);
-  }
-  if (d.seed !== undefined && !(Number.isSafeInteger(d.seed) && (d.seed as number) >= 0)) {
-    errors.push(`seed: must be a whole number >= 0, got ${JSON.stringify(d.seed)}`);
-  }
+  const { d, header, errors, fail } = readHeader(def, {
+    what: "suite",
+    keys: SUITE_KEYS,
+    ...options,
+  });
   const suiteThresholds = parseThresholdMap(d.againstBaseline, "againstBaseline", errors);
   const entries: SuiteEntry[] = [];
   if (!Array.isArray(d.scenarios) || d.scenarios.length === 0) {
@@ -149,7 +132,7 @@ export async function resolveSuite(
           errors.push(`${where}.expect: must be an object`);
         } else scenario.expect = { ...scenario.expect, ...entry.expect as object };
       }
-      if (d.seed !== undefined) scenario.seed = d.seed as number;
+      if (header.seed !== undefined) scenario.seed = header.seed;
       const own = parseThresholdMap(entry.againstBaseline, `${where}.againstBaseline`, errors);
       const merged: Record<string, Threshold | null> = { ...suiteThresholds, ...own };
       const againstBaseline: Record<string, Threshold> = {};
@@ -163,14 +146,7 @@ export async function resolveSuite(
     }
   }
   if (errors.length) throw fail();
-  return {
-    name: name as string,
-    description: (d.description as string | undefined) ?? "",
-    path: options.path,
-    mode: d.mode as Suite["mode"],
-    repeat: repeat as number,
-    entries,
-  };
+  return { ...header, path: options.path, entries };
 }
 
 function parseThresholdMap(
@@ -226,6 +202,12 @@ export interface SuiteReport {
   crashed: boolean;
 }
 
+/** A suite as a comparison group: one case per scenario. */
+export function suiteAsGroup(suite: Suite): Group {
+  const { entries, ...rest } = suite;
+  return { ...rest, cases: entries.map((e) => ({ label: e.label, scenario: e.scenario })) };
+}
+
 /** Runs a suite (interleaved, stored as kind "ci") and judges it against the baseline runs given. */
 export async function runSuite(
   suite: Suite,
@@ -234,14 +216,7 @@ export async function runSuite(
     baseline?: { what: string; runs: StoredRun[] } | null;
   } = {},
 ): Promise<SuiteReport> {
-  const comparison = await runGroup({
-    name: suite.name,
-    description: suite.description,
-    path: suite.path,
-    mode: suite.mode,
-    repeat: suite.repeat,
-    cases: suite.entries.map((e) => ({ label: e.label, scenario: e.scenario })),
-  }, { ...options, kind: "ci" });
+  const comparison = await runGroup(suiteAsGroup(suite), { ...options, kind: "ci" });
   return judgeSuite(suite, comparison, options.baseline ?? null);
 }
 
