@@ -61,7 +61,10 @@ Deno.test("the Markdown table says the mode, seed, repeats and commit, and gives
   );
   assertMatch(md, /\| a <weird> & "label" \| real \| 3\/3 \|/);
   assertMatch(md, /\| crashy \| real \| 0\/1 \| unknown \| - \|/);
-  assertMatch(md, /Failures:\n\n- crashy repeat 0 \(seed 42, real mode\): harness error: Error: boom\n/);
+  assertMatch(
+    md,
+    /Failures:\n\n- crashy repeat 0 \(seed 42, real mode\): harness error: Error: boom\n/,
+  );
   assertEquals(md.split("\n").filter((l) => l.startsWith("| ")).length, 2 + 4);
   assertMatch(renderMarkdown(comparison("sim")), /sim mode \(virtual time, deterministic\)/);
 });
