@@ -84,14 +84,14 @@ Deno.test("compare, results and the HTML report in headless Chromium", async (t)
         );
         assertEquals(r.code, 0, r.stderr + r.stdout);
         // Not a terminal: plain lines, one per progress record, a start and an end per run.
-        assertMatch(r.stdout, /^\[1\/4\] downtimeLimitMs=2 #1 \(real, seed 11\): starting$/m);
+        assertMatch(r.stdout, /^\[1\/4\] downtimeLimitMs=2 #1 \(real\): starting$/m);
         assertMatch(
           r.stdout,
-          /^\[2\/4\] downtimeLimitMs=300 #1 \(real, seed 11\): bulk, round 0 \| sent /m,
+          /^\[2\/4\] downtimeLimitMs=300 #1 \(real\): bulk, round 0 \| sent /m,
         );
         assertMatch(
           r.stdout,
-          /^\[4\/4\] downtimeLimitMs=2 #2 \(real, seed 11\): completed \| total /m,
+          /^\[4\/4\] downtimeLimitMs=2 #2 \(real\): completed \| total /m,
         );
         assertOk(!r.stdout.includes("\r"), "no carriage returns when not a terminal");
         assertMatch(r.stdout, /## tiny: real mode/);

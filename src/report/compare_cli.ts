@@ -117,7 +117,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(
       `group ${group.name}: ${group.cases.length} cases x ${repeat} repeats${
         mode ? `, ${mode} mode` : ""
-      }, batch ${batch}` +
+      }${opts.varySeed ? ", seed stepped per repeat" : ""}, batch ${batch}` +
         (store ? `, stored in ${store.path}` : ""),
     );
     comparison = await runGroup(group, {
@@ -128,7 +128,13 @@ export async function main(args: string[]): Promise<number> {
       store,
       batch,
       onStart: (job, i, n) =>
-        live.start(`${job.label} #${job.repeat + 1} (${job.mode}, seed ${job.seed})`, i, n),
+        live.start(
+          `${job.label} #${job.repeat + 1} (${job.mode}${
+            opts.varySeed ? `, seed ${job.seed}` : ""
+          })`,
+          i,
+          n,
+        ),
       onLog: (_job, line) => live.log(line),
       onProgress: (_job, p) => live.progress(p),
       onFinish: (_job, run) => live.finish(run.result, run.error),

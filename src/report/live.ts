@@ -33,7 +33,7 @@ export function stdoutSink(): ProgressSink {
   const isTerminal = Deno.stdout.isTerminal();
   let columns = 120;
   try {
-    if (isTerminal) columns = Deno.consoleSize().columns;
+    if (isTerminal) columns = Deno.consoleSize().columns || columns;
   } catch {
     // keep the default
   }
