@@ -152,6 +152,7 @@ type Row = Record<string, SQLInputValue>;
 
 /** The results database. */
 export class ResultsStore {
+  /** The database file (or ":memory:"). */
   readonly path: string;
   #db: DatabaseSync;
 
