@@ -10,7 +10,8 @@
  *   "repeat": 3,
  *   "cases": [
  *     { "label": "precopy" },
- *     { "each": "capability", "except": ["mappedRam"] },
+ *     { "each": "capability", "except": ["mappedRam"],
+ *       "with": { "xbzrle": { "migration.parameters.xbzrleCacheSize": "16MiB" } } },
  *     { "sweep": "network.bandwidth", "values": ["100Mbit", "1Gbit"] },
  *     { "label": "small limit", "set": { "migration.parameters.downtimeLimitMs": 10 } }
  *   ]
@@ -24,7 +25,9 @@
  * scenario` takes it. `{ "each": "capability" }` becomes one case per
  * capability declared in `src/engine/capabilities.ts` at run time, with that
  * capability alone switched on, so the group grows with every capability
- * that lands. Every case runs with the same seed, workload and network
+ * that lands; `with` gives one capability's case its own edits (its
+ * parameters, which are refused unless it is on), and is ignored for a
+ * capability that does not exist (yet). Every case runs with the same seed, workload and network
  * except for what it changes.
  *
  * @example
@@ -157,7 +160,7 @@ export async function resolveGroup(
   };
 }
 
-const CASE_KEYS = new Set(["label", "set", "sweep", "values", "each", "except"]);
+const CASE_KEYS = new Set(["label", "set", "sweep", "values", "each", "except", "with"]);
 
 function expandCase(
   c: unknown,
@@ -190,16 +193,26 @@ function expandCase(
       errors.push(`${where}.except: must be a list of capability names`);
       return;
     }
+    const extra = (k.with ?? {}) as Record<string, unknown>;
+    if (typeof extra !== "object" || extra === null || Array.isArray(extra)) {
+      errors.push(`${where}.with: must be an object of capability: { "dotted.path": value }`);
+      return;
+    }
     for (const cap of caps) {
       if (except.includes(cap.name)) continue;
       add(label ? label.replaceAll("{value}", cap.name) : cap.name, (s) => {
         s.migration = { ...s.migration, capabilities: { [cap.name]: true } };
-        return applySet(s, k.set, `${where}.set`);
+        return [
+          ...applySet(s, k.set, `${where}.set`),
+          ...applySet(s, extra[cap.name], `${where}.with.${cap.name}`),
+        ];
       }, where);
     }
     return;
   }
-  if (k.except !== undefined) errors.push(`${where}.except: only goes with each`);
+  for (const key of ["except", "with"]) {
+    if (k[key] !== undefined) errors.push(`${where}.${key}: only goes with each`);
+  }
   if (k.sweep !== undefined) {
     if (typeof k.sweep !== "string") {
       errors.push(`${where}.sweep: must be a dotted path such as "network.bandwidth"`);

@@ -10,7 +10,11 @@ Deno.test("each capability becomes one case with that capability alone, so the g
   const def = {
     name: "caps",
     base,
-    cases: [{ label: "precopy" }, { each: "capability", except: ["c"] }],
+    cases: [{ label: "precopy" }, {
+      each: "capability",
+      except: ["c"],
+      with: { b: { "migration.parameters.bCacheSize": "1MiB" }, future: { "guest.ram": "1GiB" } },
+    }],
   };
   const none = await resolveGroup(def, { path: "inline", capabilities: [] });
   assertEquals(none.cases.map((c) => c.label), ["precopy"]);
@@ -20,7 +24,10 @@ Deno.test("each capability becomes one case with that capability alone, so the g
   });
   assertEquals(three.cases.map((c) => c.label), ["precopy", "a", "b"]);
   assertEquals(three.cases[1].scenario.migration?.capabilities, { a: true });
-  assertEquals(three.cases[2].scenario.migration?.capabilities, { b: true });
+  assertEquals(three.cases[2].scenario.migration, {
+    capabilities: { b: true },
+    parameters: { bCacheSize: "1MiB" },
+  });
   assertEquals(three.cases[0].scenario.migration, undefined);
   // Same seed and workload for every case; names are unique and valid.
   assertEquals(new Set(three.cases.map((c) => c.scenario.seed)), new Set([9]));
@@ -74,6 +81,7 @@ Deno.test("an invalid group lists every problem with its field", async () => {
       { sweep: "guest.ram" },
       { values: [1] },
       { sweep: "guest.ram.size", values: ["1MiB"] },
+      { label: "y", with: {} },
     ],
   }, { path: "g.json" }).then(() => null, (e) => e);
   assertOk(err instanceof TypeError, "rejects with a TypeError");
@@ -88,6 +96,7 @@ Deno.test("an invalid group lists every problem with its field", async () => {
       /cases\[3\]\.values: must be a non-empty list/,
       /cases\[4\]\.values: only goes with sweep/,
       /cases\[5\]\.sweep: "guest\.ram\.size": ram is not an object/,
+      /cases\[6\]\.with: only goes with each/,
     ]
   ) assertMatch(err.message, want);
 });
