@@ -39,3 +39,14 @@ export type {
   WorkloadSpec,
 } from "./src/scenario/types.ts";
 export { BASE_PARAMETERS, CAPABILITIES, resolveMigration } from "./src/engine/capabilities.ts";
+export { loadGroup, resolveGroup } from "./src/report/group.ts";
+export type { Group, GroupCase } from "./src/report/group.ts";
+export { runGroup } from "./src/report/compare.ts";
+export type { CompareOptions } from "./src/report/compare.ts";
+export type { Comparison } from "./src/report/comparison.ts";
+export { ResultsStore } from "./src/report/store.ts";
+export type { RunFilter, StoredRun } from "./src/report/store.ts";
+export { renderMarkdown } from "./src/report/markdown.ts";
+export { renderHtml } from "./src/report/html.ts";
+export { loadSuite, runSuite } from "./src/report/suite.ts";
+export { METRICS } from "./src/report/metrics.ts";
