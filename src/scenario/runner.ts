@@ -121,6 +121,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
         fill: s.fill,
         seed: s.seed,
         workload: s.workload,
+        balloon: s.balloon,
       },
     };
     await src.inbox!.channel.send({ type: "configure", config: srcConfig });
@@ -290,7 +291,12 @@ function collect(s: ResolvedScenario, c: Collected): Result {
   const dst = c.destination;
   const completed = src.outcome === "completed";
   const comparison = completed
-    ? c.dstDigest ? compareDigests(c.srcDigest.pages, c.dstDigest.pages, c.srcDigest.blocks) : null
+    ? c.dstDigest
+      ? compareDigests(c.srcDigest.pages, c.dstDigest.pages, c.srcDigest.blocks, {
+        free: c.srcDigest.free,
+        lied: c.srcDigest.lied,
+      })
+      : null
     : c.srcDigest.intact ?? null;
   let downtimeMs: number | null = null;
   if (completed && src.stopAtMs !== null && dst?.resumeAtMs != null) {
@@ -305,6 +311,7 @@ function collect(s: ResolvedScenario, c: Collected): Result {
     downtimeMs,
     sourceGuestRunning: c.sourceGuestRunning,
     progress: c.progress,
+    liedPages: c.srcDigest.lied ? countBits(c.srcDigest.lied) : null,
     wall: {
       checkerDigestMs: dst?.digestMs ?? 0,
       clockOffsetMs: { source: c.srcOffsetMs, destination: c.dstOffsetMs },
@@ -312,4 +319,13 @@ function collect(s: ResolvedScenario, c: Collected): Result {
       runnerMs: c.runnerMs,
     },
   });
+}
+
+/** Set bits in a byte string. */
+function countBits(bytes: Uint8Array): number {
+  let n = 0;
+  for (let v of bytes) {
+    for (; v; v &= v - 1) n++;
+  }
+  return n;
 }

@@ -44,8 +44,14 @@ export type BalloonBehaviour =
 export interface GuestSpec {
   ram?: SizeText;
   fill?: "zero" | "random" | "compressible";
+  /** Share of RAM (outside the static free map) the guest considers free at boot, [0, 1). */
   freeRatio?: number;
   balloon?: { behaviour: BalloonBehaviour };
+  /**
+   * Ranges of guest RAM the guest never uses (a static free map); the hint
+   * source "static" reports exactly these. Page-aligned sizes.
+   */
+  staticFreeMap?: { start: SizeText; length: SizeText }[];
   workload?: WorkloadSpec;
 }
 
@@ -204,6 +210,25 @@ export interface Result {
   converged?: boolean;
   /** Stop-and-copy was forced by maxRounds or maxTimeMs. */
   forcedStop?: boolean;
+  /** Free-page hint statistics (with the capability freePageHints). */
+  hints?: {
+    source: string;
+    requests: number;
+    answered: number;
+    timedOut: number;
+    superseded: number;
+    rangesAccepted: number;
+    pagesSkipped: number;
+    rejected: Record<string, number>;
+  };
+  /** Pages free in the guest's view at stop: their content does not count (the guest never reads them). */
+  freePagesExcluded?: number;
+  /** Pages the guest's balloon reported free while they were in use (a liar). */
+  liedPages?: number;
+  /** Pages that differ only because the guest lied about them; not counted in mismatchedPages. */
+  liarMismatchedPages?: number;
+  /** The first few of them, as `block+0xoffset`. */
+  liarMismatchedAddresses?: string[];
   /** What the destination reported. */
   destination?: {
     outcome: Outcome;
