@@ -150,7 +150,6 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const gate = async (n: number) => {
     if (signal?.aborted) throw new Cancelled(String(signal.reason ?? "cancelled"));
     if (peerFailure) throw new Error(peerFailure);
-    hinting?.poll();
     let costUs = 0;
     for (let k = 0; k < costs.length; k++) {
       costUs += (stats.pages[k] - charged[k]) * costs[k];
@@ -162,6 +161,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       const wait = windowStart + (windowBytes * 1000) / limit - clock.nowMs();
       if (wait > 0) await clock.sleep(wait);
     }
+    hinting?.poll(); // what arrived meanwhile counts for the next buffer
   };
   const w = new StreamWriter(link, { bufferBytes: options.bufferBytes, gate });
 

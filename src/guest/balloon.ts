@@ -226,7 +226,10 @@ export class BalloonDriver {
         let q = view.nextInUse(p);
         if (q < 0 || q > end) q = end;
         for (let s = p; s < q; s += RANGE_PAGES_MAX) {
-          if (out.add(s * PAGE_SIZE, Math.min(RANGE_PAGES_MAX, q - s) * PAGE_SIZE) && !(await out.flush())) return;
+          if (
+            out.add(s * PAGE_SIZE, Math.min(RANGE_PAGES_MAX, q - s) * PAGE_SIZE) &&
+            !(await out.flush())
+          ) return;
         }
         p = q < end ? view.nextFree(q) : -1;
       }

@@ -342,7 +342,9 @@ function validateFreeMemory(st: WorkloadState): void {
     throw new RangeError(`Workload state has an invalid freeRatio ${JSON.stringify(c.freeRatio)}`);
   }
   if (c.staticFree !== undefined) {
-    if (!Array.isArray(c.staticFree)) throw new TypeError("Workload state staticFree is not a list");
+    if (!Array.isArray(c.staticFree)) {
+      throw new TypeError("Workload state staticFree is not a list");
+    }
     let end = 0;
     for (const r of c.staticFree) {
       if (
@@ -350,7 +352,9 @@ function validateFreeMemory(st: WorkloadState): void {
         !Number.isSafeInteger(r[1]) || r[1] < 1
       ) {
         throw new RangeError(
-          `Workload state staticFree has an invalid range ${JSON.stringify(r)} (sorted [start, pages] pairs)`,
+          `Workload state staticFree has an invalid range ${
+            JSON.stringify(r)
+          } (sorted [start, pages] pairs)`,
         );
       }
       end = r[0] + r[1];
