@@ -332,3 +332,72 @@ Deno.test("hints in simulation: a busy guest over several rounds, pages allocate
     }
   }
 });
+
+Deno.test("hints: the capability, its parameters and the guest's free memory are validated field by field", async () => {
+  const { resolveScenario } = await import("../scenario/validate.ts");
+  const { CAPABILITIES } = await import("./capabilities.ts");
+  const decl = CAPABILITIES.find((c) => c.name === "freePageHints")!;
+  assertEquals(decl.parameters.map((p) => [p.name, p.default]), [
+    ["hintTimeoutMs", 500],
+    ["hintSource", "balloon"],
+  ]);
+  assertOk(decl.conflicts.some((c) => c.with === "postcopy") && /postcopy/.test(decl.doc));
+
+  const ok = resolveScenario({
+    name: "ok",
+    guest: {
+      ram: "64MiB",
+      freeRatio: 0.75,
+      balloon: { behaviour: "liar" },
+      staticFreeMap: [{ start: "32MiB", length: "1MiB" }, { start: 0, length: 4096 }],
+      workload: { kind: "random" },
+    },
+    migration: { capabilities: { freePageHints: true }, parameters: { hintTimeoutMs: 50 } },
+  });
+  assertEquals(ok.errors, []);
+  assertEquals(ok.resolved!.workload.freeRatio, 0.75);
+  assertEquals(ok.resolved!.workload.staticFree, [[0, 1], [8192, 256]]);
+  assertEquals(ok.resolved!.migration.hintTimeoutMs, 50);
+  assertEquals(ok.resolved!.migration.hintSource, "balloon");
+
+  const bad = resolveScenario({
+    name: "bad",
+    guest: {
+      ram: "64MiB",
+      freeRatio: 0.5,
+      staticFreeMap: [
+        { start: "1KiB", length: "4KiB" },
+        { start: "60MiB", length: "8MiB" },
+        { start: 0, length: 0 },
+        { start: "8MiB", length: "2MiB", colour: "red" } as never,
+        { start: "9MiB", length: "1MiB" },
+      ],
+      workload: { kind: "counter" },
+    },
+    migration: { parameters: { hintTimeoutMs: 10 } },
+  });
+  for (
+    const want of [
+      "guest.staticFreeMap[0].start:",
+      "guest.staticFreeMap[1]: ends at",
+      "guest.staticFreeMap[2].length:",
+      "guest.staticFreeMap[3].colour: unknown field",
+      "guest.staticFreeMap: ranges at",
+      "guest.freeRatio: the counter workload",
+      "migration.parameters.hintTimeoutMs: belongs to capability freePageHints",
+    ]
+  ) assertOk(bad.errors.some((e) => e.startsWith(want)), `${want} in ${bad.errors.join("\n")}`);
+
+  const noMap = resolveScenario({
+    name: "static",
+    guest: { ram: "64MiB" },
+    migration: { capabilities: { freePageHints: true }, parameters: { hintSource: "static" } },
+  });
+  assertOk(noMap.errors.some((e) => e.includes('"static" reports guest.staticFreeMap')));
+  const big = resolveScenario({ name: "big", guest: { ram: "32GiB", freeRatio: 0.1 } });
+  assertOk(big.errors.some((e) => e.startsWith("guest.ram: a guest with free memory")));
+  assertEquals(
+    resolveScenario({ name: "big", guest: { ram: "16GiB", freeRatio: 0.1 } }).errors,
+    [],
+  );
+});

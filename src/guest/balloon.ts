@@ -213,7 +213,7 @@ export class BalloonDriver {
         await this.#honest(out);
         if (o.behaviour === "liar") await this.#lie(out);
     }
-    await out.finish();
+    if (this.#live(id)) await out.finish();
   }
 
   /** Maximal free runs, split at the longest range and at block ends. */

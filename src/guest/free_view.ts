@@ -154,7 +154,9 @@ export class FreeView {
         `Free view of ${bytes.length} bytes does not fit a guest of ${this.pages} pages (${this.words.byteLength} bytes)`,
       );
     }
-    const src = new Int32Array(bytes.slice().buffer);
+    // A copy into a fresh buffer (a Node Buffer's slice() would share its pool).
+    const src = new Int32Array(bytes.length >> 2);
+    new Uint8Array(src.buffer).set(bytes);
     const extra = this.words.length * 32 - this.pages;
     if (extra > 0) src[src.length - 1] &= -1 >>> extra;
     for (let i = 0; i < src.length; i++) Atomics.store(this.words, i, src[i]);
