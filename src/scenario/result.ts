@@ -98,7 +98,10 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
     wall,
   };
   if (src.hints) result.hints = { ...src.hints, rejected: { ...src.hints.rejected } };
-  if (cmp?.freePagesExcluded !== undefined) result.freePagesExcluded = cmp.freePagesExcluded;
+  if (cmp?.freePagesExcluded !== undefined) {
+    result.freePagesExcluded = cmp.freePagesExcluded;
+    result.memoryCheck += ", on the pages the guest holds in use";
+  }
   if (f.liedPages != null) result.liedPages = f.liedPages;
   if (cmp?.liarMismatchedPages !== undefined) {
     result.liarMismatchedPages = cmp.liarMismatchedPages;
