@@ -62,6 +62,9 @@
 import type { Clock } from "../util/clock.ts";
 import { type DirtyBitmap, popcount32 } from "../guest/dirty_log.ts";
 import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
+import type { HintRejections, HintStats } from "../scenario/types.ts";
+
+export type { HintRejections, HintStats };
 
 /** One batch of free ranges reported for a command. */
 export interface HintBatch {
@@ -88,42 +91,6 @@ export interface HintSource {
   take(): HintBatch | null;
   /** No more requests will come; returns at once. */
   stop(): void;
-}
-
-/** Why ranges were refused. Batches refused whole count all their ranges. */
-export interface HintRejections {
-  /** The batch's command id is not the current one. */
-  stale: number;
-  /** The batch's command is current but its request timed out. */
-  late: number;
-  /** Address or length not a multiple of the page size (or not a number). */
-  unaligned: number;
-  /** Length zero, negative or above the longest range accepted. */
-  length: number;
-  /** Not inside one RAM block. */
-  outOfRange: number;
-  /** Overlaps a range already taken for the same request. */
-  overlap: number;
-  /** Beyond the request's budget of ranges. */
-  budget: number;
-  /** Batches whose shape is wrong (count not in 0..ranges.length/2 or too large). */
-  malformed: number;
-}
-
-/** What hinting did, for the report and the progress records. */
-export interface HintStats {
-  source: string;
-  requests: number;
-  /** Requests the source said it had fully answered in time. */
-  answered: number;
-  /** Requests whose timeout passed before the source said it was done. */
-  timedOut: number;
-  /** Requests retired by the next sync before they were answered or timed out. */
-  superseded: number;
-  rangesAccepted: number;
-  /** Dirty bits cleared by accepted hints: pages that were not sent then. */
-  pagesSkipped: number;
-  rejected: HintRejections;
 }
 
 /** Longest hinted range accepted (4 MiB, the largest block a buddy allocator hands out). */

@@ -97,7 +97,7 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
       : null,
     wall,
   };
-  if (src.hints) result.hints = { ...src.hints, rejected: { ...src.hints.rejected } };
+  if (src.hints) result.hints = src.hints;
   if (cmp?.freePagesExcluded !== undefined) {
     result.freePagesExcluded = cmp.freePagesExcluded;
     result.memoryCheck += ", on the pages the guest holds in use";
