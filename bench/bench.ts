@@ -4,6 +4,10 @@
  * @module
  */
 import { runEngineBench } from "./engine_bench.ts";
+import { runHintsBench } from "./hints_bench.ts";
 
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
 await runEngineBench();
+
+console.log("== free-page hints: one request on a 1 GiB guest, a flood, touches with free memory");
+await runHintsBench();
