@@ -86,7 +86,12 @@ async function main(args: string[]): Promise<number> {
     loadDevice: (bytes) => {
       const s = decodeDeviceState(bytes).workload;
       // The guest's free view must fit the RAM that was loaded.
-      if (s.free && loadedRam) new FreeView((loadedRam as Ram).totalPages).load(s.free);
+      const pages = (loadedRam as Ram | null)?.totalPages ?? 0;
+      if (s.free && s.free.length !== FreeView.byteLength(pages)) {
+        throw new RangeError(
+          `Device state carries a free view of ${s.free.length} bytes for a guest of ${pages} pages`,
+        );
+      }
       state = s;
     },
     hooks: {

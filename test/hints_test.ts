@@ -167,3 +167,23 @@ Deno.test("real peers: the static free map is a hint source too", async () => {
   assertEquals(r.freePagesExcluded, 4096);
   assertOk(r.bytes.total < 0.6 * off.bytes.total, `${r.bytes.total} vs ${off.bytes.total}`);
 });
+
+Deno.test("real peers: a busy guest over several requests, honest and flooding: memory equal", async () => {
+  for (const behaviour of ["honest", "flood"] as const) {
+    const base = scenario(behaviour);
+    const r = await runScenario({
+      ...base,
+      guest: {
+        ...base.guest,
+        workload: { kind: "random", dirtyRate: "24MiB/s", writeBytes: 256 },
+      },
+      migration: {
+        capabilities: { freePageHints: true },
+        parameters: { maxBandwidth: "48MiB/s", downtimeLimitMs: 15, hintTimeoutMs: 100 },
+      },
+    });
+    assertCompleted(r, behaviour);
+    assertOk(r.hints!.requests >= 2, `${behaviour}: ${JSON.stringify(r.hints)}`);
+    assertOk(r.hints!.pagesSkipped > 5000, `${behaviour}: ${JSON.stringify(r.hints)}`);
+  }
+});
