@@ -28,6 +28,8 @@ export type {
   FaultSpec,
   FaultTrigger,
   GuestSpec,
+  HintRejections,
+  HintStats,
   KindCounters,
   MigrationSpec,
   NetworkSpec,

@@ -4,6 +4,7 @@
  * @module
  */
 import { runEngineBench } from "./engine_bench.ts";
+import { runHintsBench } from "./hints_bench.ts";
 
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
 await runEngineBench();
@@ -11,3 +12,8 @@ await runEngineBench();
 console.log("\n== simulation: 1 GiB guest over a simulated 1 Gbit/s link (sim mode)");
 const { runSimBench } = await import("./sim_bench.ts");
 await runSimBench();
+
+console.log(
+  "\n== free-page hints: one request on a 1 GiB guest, a flood, touches with free memory",
+);
+await runHintsBench();

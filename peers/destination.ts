@@ -16,6 +16,7 @@ import { checkCounterInvariant, type WorkloadState } from "../src/guest/workload
 import { Vcpu } from "../src/guest/vcpu.ts";
 import { digestRam } from "../src/guest/digest.ts";
 import { decodeDeviceState } from "../src/guest/device_state.ts";
+import { FreeView } from "../src/guest/free_view.ts";
 import { tcpLink } from "../src/net/link.ts";
 import { runDestination } from "../src/engine/destination.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
@@ -39,7 +40,9 @@ async function main(args: string[]): Promise<number> {
   }
   let vcpuReady: Promise<Vcpu> | null = null;
   let state: WorkloadState | null = null;
+  let loadedRam: Ram | null = null;
   const prepare = (ram: Ram) => {
+    loadedRam = ram;
     vcpuReady = Vcpu.create(ram, new DirtyLog(ram.totalPages)); // paused: resuming later costs no thread start
     vcpuReady.catch(() => {});
     return ram;
@@ -81,7 +84,15 @@ async function main(args: string[]): Promise<number> {
       );
     },
     loadDevice: (bytes) => {
-      state = decodeDeviceState(bytes).workload;
+      const s = decodeDeviceState(bytes).workload;
+      // The guest's free view must fit the RAM that was loaded.
+      const pages = (loadedRam as Ram | null)?.totalPages ?? 0;
+      if (s.free && s.free.length !== FreeView.byteLength(pages)) {
+        throw new RangeError(
+          `Device state carries a free view of ${s.free.length} bytes for a guest of ${pages} pages`,
+        );
+      }
+      state = s;
     },
     hooks: {
       phase: async (phase, round) => {

@@ -24,6 +24,7 @@ import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
 import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
+import { startHintSource } from "../src/guest/hint_wiring.ts";
 
 /** Runs the source side; `control` is null when run by hand. */
 async function main(args: string[]): Promise<number> {
@@ -93,6 +94,15 @@ async function main(args: string[]): Promise<number> {
     );
   }
   const hold = new Set(config.holdAt ?? []);
+  // The balloon driver runs here with the guest, reading the vCPU's shared free view.
+  const hints = startHintSource(migration, {
+    view: vcpu.freeView,
+    ram,
+    behaviour: g.balloon ?? "honest",
+    clock: systemClock,
+    seed: g.seed,
+    staticFree: g.workload.staticFree ?? [],
+  });
   const report: SourceReport = await runSource({
     guest: {
       ram,
@@ -103,6 +113,7 @@ async function main(args: string[]): Promise<number> {
     link,
     clock: systemClock,
     config: migration,
+    hints: hints?.source,
     signal: control?.cancel.signal,
     hooks: {
       progress: (record) => void control?.send({ type: "progress", record }),
@@ -145,6 +156,8 @@ async function main(args: string[]): Promise<number> {
     blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
     counter,
     intact,
+    free: report.outcome === "completed" ? stateNow?.free ?? null : null,
+    lied: hints?.driver?.liedBytes() ?? null,
     atMs: systemClock.nowMs(),
   });
   await Promise.race([control.wait("quit"), control.closed]).catch(() => {});

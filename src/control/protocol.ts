@@ -18,7 +18,7 @@ import type { MigrationConfig } from "../engine/capabilities.ts";
 import type { FillKind } from "../guest/fill.ts";
 import type { BlockSpec } from "../guest/ram.ts";
 import type { WorkloadConfig } from "../guest/workload.ts";
-import type { FaultPhase, ProgressRecord } from "../scenario/types.ts";
+import type { BalloonBehaviour, FaultPhase, ProgressRecord } from "../scenario/types.ts";
 import type { SourceReport } from "../engine/source.ts";
 import type { DigestComparison } from "../scenario/checker.ts";
 
@@ -28,6 +28,8 @@ export interface GuestConfig {
   fill: FillKind;
   seed: number;
   workload: WorkloadConfig;
+  /** How the guest's balloon driver answers free-page hint requests (default honest). */
+  balloon?: BalloonBehaviour;
 }
 
 /** A peer's configuration. */
@@ -85,6 +87,10 @@ export type ControlMessage =
     counter: { ok: boolean; detail: string } | null;
     /** Source only, after a failure or cancel: the guest against a replay of its workload. */
     intact?: DigestComparison | null;
+    /** Source only: the guest's free-page view at stop (bit per page), whose pages do not count. */
+    free?: Uint8Array | null;
+    /** Source only: the pages its balloon falsely reported free (bit per page). */
+    lied?: Uint8Array | null;
     atMs: number;
   }
   | {

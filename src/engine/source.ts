@@ -13,6 +13,11 @@
  * A failure or cancel at any point leaves the source guest running with its
  * memory untouched (the engine only reads guest RAM).
  *
+ * With `freePageHints` and a hint source, each sync retires the current hint
+ * request and the source issues a new one while precopy goes on; hints are
+ * taken before each buffer goes out and before each sync, never waited for
+ * (see free_page_hints.ts).
+ *
  * The engine is given its clock, link and guest: it never reads the system
  * clock, sets a timer or opens a socket itself.
  *
@@ -33,6 +38,7 @@ import { StreamWriter } from "../stream/writer.ts";
 import type { MigrationConfig } from "./capabilities.ts";
 import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
 import { K_NORMAL, K_OVERHEAD, K_ZERO, KindStats, STAT_KINDS } from "./stats.ts";
+import { FreePageHinting, type HintSource, type HintStats } from "./free_page_hints.ts";
 
 /** Runs of at least this many pages go from guest RAM to the link without a copy. */
 const DIRECT_PAGES_MIN = 16;
@@ -73,6 +79,8 @@ export interface SourceOptions {
    * buffer goes out.
    */
   cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
+  /** Where free-page hints come from (used when the capability `freePageHints` is on). */
+  hints?: HintSource;
 }
 
 /** What the source reports. */
@@ -95,6 +103,8 @@ export interface SourceReport {
   progress: ProgressRecord[];
   /** Whether the guest was left running (always true unless the migration completed). */
   guestRunning: boolean;
+  /** Free-page hint statistics (only with `freePageHints` and a hint source). */
+  hints?: HintStats;
 }
 
 /** Cancellation, as an error the engine recognises. */
@@ -110,6 +120,14 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const progress: ProgressRecord[] = [];
   const bitmap = new DirtyBitmap(ram.totalPages);
   const blockWords = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
+  const hinting = options.hints && config.capabilities.freePageHints
+    ? new FreePageHinting(options.hints, {
+      ram,
+      bitmap,
+      clock,
+      timeoutMs: config.hintTimeoutMs as number,
+    })
+    : null;
   const startAtMs = clock.nowMs();
   let setupDoneAtMs = startAtMs;
   let stopAtMs: number | null = null;
@@ -143,6 +161,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       const wait = windowStart + (windowBytes * 1000) / limit - clock.nowMs();
       if (wait > 0) await clock.sleep(wait);
     }
+    hinting?.poll(); // what arrived meanwhile counts for the next buffer
   };
   const w = new StreamWriter(link, { bufferBytes: options.bufferBytes, gate });
 
@@ -182,6 +201,12 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       bandwidthBytesPerSec: bandwidth,
       expectedDowntimeMs: bandwidth > 0 ? (remainingBytes * 1000) / bandwidth : Infinity,
     };
+    if (hinting) {
+      const h = hinting.stats();
+      r.hintPagesSkipped = h.pagesSkipped;
+      r.hintsRejected = hinting.rejectedTotal;
+      r.hintRequestsTimedOut = h.timedOut;
+    }
     progress.push(r);
     hooks.progress?.(r);
     return r;
@@ -264,6 +289,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     stats.bytes[K_OVERHEAD] += w.offset;
     bitmap.setAll();
     guest.syncDirtyLog(bitmap); // clears the log: everything goes in the bulk pass
+    hinting?.request();
     record("bulk", ram.totalPages, 0);
     setupDoneAtMs = clock.nowMs();
 
@@ -275,6 +301,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     measure(w.offset - sent, clock.nowMs() - t);
 
     for (;;) {
+      hinting?.retire();
       const newly = guest.syncDirtyLog(bitmap);
       const dirty = bitmap.count();
       round++;
@@ -298,6 +325,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
         forced = true;
         break;
       }
+      hinting?.request();
       await hooks.phase?.("round", round);
       t = clock.nowMs();
       sent = w.offset;
@@ -311,6 +339,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     stopAtMs = clock.nowMs();
     guestStopped = true;
     const device = await guest.stop();
+    hinting?.stop();
     const newly = guest.syncDirtyLog(bitmap);
     round++;
     record("stop-and-copy", bitmap.count(), newly);
@@ -351,6 +380,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
     if (guestStopped) await guest.cont();
   } finally {
+    hinting?.stop();
     link.close();
   }
   const snap = stats.snapshot();
@@ -370,6 +400,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     pages: snap.pages,
     progress,
     guestRunning: outcome !== "completed",
+    ...(hinting ? { hints: hinting.stats() } : {}),
   };
 }
 

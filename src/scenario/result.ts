@@ -31,6 +31,8 @@ export interface RunFacts {
   progress: ProgressRecord[];
   /** Figures that depend on the host machine. */
   wall: Record<string, unknown>;
+  /** Pages the guest's balloon falsely reported free (null or absent: it never lied). */
+  liedPages?: number | null;
 }
 
 /** Assembles the result and evaluates the scenario's expectations. */
@@ -80,7 +82,7 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
     converged: src.converged,
     forcedStop: src.forced,
     bytes: src.bytes,
-    pages: src.pages,
+    pages: src.hints ? { ...src.pages, skipped: src.hints.pagesSkipped } : src.pages,
     progress: f.progress,
     faults: [],
     expectations: [],
@@ -95,6 +97,16 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
       : null,
     wall,
   };
+  if (src.hints) result.hints = src.hints;
+  if (cmp?.freePagesExcluded !== undefined) {
+    result.freePagesExcluded = cmp.freePagesExcluded;
+    result.memoryCheck += ", on the pages the guest holds in use";
+  }
+  if (f.liedPages != null) result.liedPages = f.liedPages;
+  if (cmp?.liarMismatchedPages !== undefined) {
+    result.liarMismatchedPages = cmp.liarMismatchedPages;
+    result.liarMismatchedAddresses = cmp.liarMismatchedAddresses;
+  }
   result.expectations = evaluateExpectations(s.expect, result);
   result.passed = result.expectations.every((e) => e.ok);
   return result;

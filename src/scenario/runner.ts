@@ -24,7 +24,7 @@ import { ControlChannel } from "../control/channel.ts";
 import { Inbox } from "../control/inbox.ts";
 import type { ControlMessage, DestinationSummary, PeerConfig } from "../control/protocol.ts";
 import type { SourceReport } from "../engine/source.ts";
-import { compareDigests } from "./checker.ts";
+import { compareDigests, countBits } from "./checker.ts";
 import { buildResult } from "./result.ts";
 import { runSimulation } from "./sim_runner.ts";
 import type { ProgressRecord, Result, Scenario } from "./types.ts";
@@ -123,6 +123,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
         fill: s.fill,
         seed: s.seed,
         workload: s.workload,
+        balloon: s.balloon,
       },
     };
     await src.inbox!.channel.send({ type: "configure", config: srcConfig });
@@ -292,7 +293,12 @@ function collect(s: ResolvedScenario, c: Collected): Result {
   const dst = c.destination;
   const completed = src.outcome === "completed";
   const comparison = completed
-    ? c.dstDigest ? compareDigests(c.srcDigest.pages, c.dstDigest.pages, c.srcDigest.blocks) : null
+    ? c.dstDigest
+      ? compareDigests(c.srcDigest.pages, c.dstDigest.pages, c.srcDigest.blocks, {
+        free: c.srcDigest.free,
+        lied: c.srcDigest.lied,
+      })
+      : null
     : c.srcDigest.intact ?? null;
   let downtimeMs: number | null = null;
   if (completed && src.stopAtMs !== null && dst?.resumeAtMs != null) {
@@ -307,6 +313,7 @@ function collect(s: ResolvedScenario, c: Collected): Result {
     downtimeMs,
     sourceGuestRunning: c.sourceGuestRunning,
     progress: c.progress,
+    liedPages: c.srcDigest.lied ? countBits(c.srcDigest.lied) : null,
     wall: {
       checkerDigestMs: dst?.digestMs ?? 0,
       clockOffsetMs: { source: c.srcOffsetMs, destination: c.dstOffsetMs },

@@ -36,10 +36,11 @@ import { bootGuest, replayGuest } from "../guest/replay.ts";
 import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
 import { runSource } from "../engine/source.ts";
+import { startHintSource } from "../guest/hint_wiring.ts";
 import { runDestination } from "../engine/destination.ts";
 import type { DestinationSummary, GuestConfig } from "../control/protocol.ts";
 import { Prng } from "../util/prng.ts";
-import { compareRams } from "./checker.ts";
+import { compareRams, countBits } from "./checker.ts";
 import { buildResult } from "./result.ts";
 import type { ProgressRecord, Result } from "./types.ts";
 import type { ResolvedScenario } from "./validate.ts";
@@ -63,7 +64,13 @@ export async function runSimulation(
   const seeds = new Prng(s.seed);
   const linkSeed = seeds.nextU32();
   const blocks = [{ name: "pc.ram", bytes: s.ramBytes }];
-  const guest: GuestConfig = { blocks, fill: s.fill, seed: s.seed, workload: s.workload };
+  const guest: GuestConfig = {
+    blocks,
+    fill: s.fill,
+    seed: s.seed,
+    workload: s.workload,
+    balloon: s.balloon,
+  };
   // The destination's RAM is touched on another thread while the source guest boots.
   const dstRamReady = preallocateRamInBackground(blocks);
   const { ram, workload } = bootGuest(guest);
@@ -101,6 +108,15 @@ export async function runSimulation(
     }
     log(`migration starts at ${startMs} ms (virtual)`);
     let state: WorkloadState | null = null;
+    // The balloon driver runs with the guest, on the virtual clock.
+    const hints = startHintSource(s.migration, {
+      view: vcpu.freeView,
+      ram,
+      behaviour: s.balloon,
+      clock,
+      seed: s.seed,
+      staticFree: s.staticFree,
+    });
     const dstDone = runDestination({
       link: pair.b,
       clock,
@@ -121,6 +137,7 @@ export async function runSimulation(
       clock,
       config: s.migration,
       signal: cancel.signal,
+      hints: hints?.source,
       cpuCostUs: s.sim.cpuCostUs,
       hooks: {
         phase: (phase, round) => {
@@ -139,11 +156,13 @@ export async function runSimulation(
     }
     const completed = source.outcome === "completed" && destination.outcome === "completed";
     // Judge before the destination guest runs; no virtual time passes here.
+    const srcState = vcpu.pause();
+    const lied = hints?.driver?.liedBytes() ?? null;
     const comparison = source.outcome === "completed"
-      ? compareRams(ram, dstRam)
+      ? compareRams(ram, dstRam, { free: srcState?.free ?? null, lied })
       : faults.killed.source
       ? null
-      : compareRams(replayGuest(guest, vcpu.pause()?.touches ?? 0), ram);
+      : compareRams(replayGuest(guest, srcState?.touches ?? 0), ram);
     if (source.guestRunning && !faults.killed.source) vcpu.resume();
     const judged = source.outcome === "completed" ? dstRam : ram;
     const counter = s.workload.kind === "counter" && comparison
@@ -178,6 +197,7 @@ export async function runSimulation(
     return {
       source,
       summary,
+      liedPages: lied ? countBits(lied) : null,
       comparison,
       counter,
       sourceGuestRunning,
@@ -195,6 +215,7 @@ export async function runSimulation(
     downtimeMs: run.downtimeMs,
     sourceGuestRunning: run.sourceGuestRunning,
     progress: run.source.progress,
+    liedPages: run.liedPages,
     wall: {
       runnerMs: round3(performance.now() - wallStartMs),
       bootMs: round3(bootedAtMs - wallStartMs),

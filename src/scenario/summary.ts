@@ -34,12 +34,26 @@ export function formatSummary(r: Result): string {
     ["bytes", kinds(r.bytes, formatBytes)],
     ["pages", kinds(r.pages, String)],
   ];
+  if (r.hints) rows.push(["hints", hintLine(r)]);
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   lines.push("expectations:");
   for (const e of r.expectations) lines.push(`  ${e.ok ? "ok  " : "FAIL"} ${e.name}: ${e.detail}`);
   lines.push(r.passed ? "PASSED" : "FAILED");
   return lines.join("\n");
+}
+
+function hintLine(r: Result): string {
+  const h = r.hints!;
+  const rejected = Object.entries(h.rejected).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+  return `${h.source}: ${h.pagesSkipped} pages skipped, ${h.requests} requests (${h.answered} answered, ` +
+    `${h.timedOut} timed out, ${h.superseded} superseded), rejected: ${
+      rejected.join(", ") || "none"
+    }${
+      r.liedPages
+        ? `; ${r.liedPages} pages lied about, ${r.liarMismatchedPages} of them differ`
+        : ""
+    }`;
 }
 
 function kinds(c: Record<string, number>, f: (n: number) => string): string {

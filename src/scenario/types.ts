@@ -44,8 +44,14 @@ export type BalloonBehaviour =
 export interface GuestSpec {
   ram?: SizeText;
   fill?: "zero" | "random" | "compressible";
+  /** Share of RAM (outside the static free map) the guest considers free at boot, [0, 1). */
   freeRatio?: number;
   balloon?: { behaviour: BalloonBehaviour };
+  /**
+   * Ranges of guest RAM the guest never uses (a static free map); the hint
+   * source "static" reports exactly these. Page-aligned sizes.
+   */
+  staticFreeMap?: { start: SizeText; length: SizeText }[];
   workload?: WorkloadSpec;
 }
 
@@ -183,6 +189,42 @@ export interface FaultRecord {
   observed: string;
 }
 
+/** Why ranges were refused. Batches refused whole count all their ranges. */
+export interface HintRejections {
+  /** The batch's command id is not the current one. */
+  stale: number;
+  /** The batch's command is current but its request timed out. */
+  late: number;
+  /** Address or length not a multiple of the page size (or not a number). */
+  unaligned: number;
+  /** Length zero, negative or above the longest range accepted. */
+  length: number;
+  /** Not inside one RAM block. */
+  outOfRange: number;
+  /** Overlaps a range already taken for the same request. */
+  overlap: number;
+  /** Beyond the request's budget of ranges. */
+  budget: number;
+  /** Batches whose shape is wrong (count not in 0..ranges.length/2 or too large). */
+  malformed: number;
+}
+
+/** What hinting did, for the report and the progress records. */
+export interface HintStats {
+  source: string;
+  requests: number;
+  /** Requests the source said it had fully answered in time. */
+  answered: number;
+  /** Requests whose timeout passed before the source said it was done. */
+  timedOut: number;
+  /** Requests retired by the next sync before they were answered or timed out. */
+  superseded: number;
+  rangesAccepted: number;
+  /** Dirty bits cleared by accepted hints: pages that were not sent then. */
+  pagesSkipped: number;
+  rejected: HintRejections;
+}
+
 /** The result of one run. */
 export interface Result {
   scenario: string;
@@ -216,6 +258,16 @@ export interface Result {
   converged?: boolean;
   /** Stop-and-copy was forced by maxRounds or maxTimeMs. */
   forcedStop?: boolean;
+  /** Free-page hint statistics (with the capability freePageHints). */
+  hints?: HintStats;
+  /** Pages free in the guest's view at stop: their content does not count (the guest never reads them). */
+  freePagesExcluded?: number;
+  /** Pages the guest's balloon reported free while they were in use (a liar). */
+  liedPages?: number;
+  /** Pages that differ only because the guest lied about them; not counted in mismatchedPages. */
+  liarMismatchedPages?: number;
+  /** The first few of them, as `block+0xoffset`. */
+  liarMismatchedAddresses?: string[];
   /** What the destination reported. */
   destination?: {
     outcome: Outcome;

@@ -15,6 +15,7 @@ import { type MigrationConfig, resolveMigration } from "../engine/capabilities.t
 import type { FillKind } from "../guest/fill.ts";
 import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
 import type { WorkloadConfig } from "../guest/workload.ts";
+import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
 import type { BalloonBehaviour, Expectations, FaultSpec, Scenario } from "./types.ts";
 
@@ -28,6 +29,8 @@ export interface ResolvedScenario {
   fill: FillKind;
   freeRatio: number;
   balloon: BalloonBehaviour;
+  /** The static free map as page ranges `[start, pages]`, sorted (also in `workload.staticFree`). */
+  staticFree: PageRange[];
   workload: WorkloadConfig;
   migration: MigrationConfig;
   network: ResolvedNetwork;
@@ -152,9 +155,8 @@ export function resolveScenario(
   const freeRatio = g.freeRatio ?? 0;
   if (typeof freeRatio !== "number" || !(freeRatio >= 0 && freeRatio < 1)) {
     errors.push(`guest.freeRatio: must be a number in [0, 1), got ${JSON.stringify(g.freeRatio)}`);
-  } else if (freeRatio > 0) {
-    errors.push("guest.freeRatio: free-page hints are not available yet; leave it 0");
   }
+  const staticFree = resolveStaticFreeMap(g.staticFreeMap, ramBytes, errors);
   const balloon = (g.balloon?.behaviour ?? "honest") as BalloonBehaviour;
   if (!BALLOON.includes(balloon)) {
     errors.push(`guest.balloon.behaviour: must be one of ${BALLOON.join(", ")}`);
@@ -195,9 +197,33 @@ export function resolveScenario(
     hotsetRatio: wl.hotsetRatio,
     hotsetProbability: wl.hotsetProbability,
   };
+  const hasFree = (typeof freeRatio === "number" && freeRatio > 0) || staticFree.length > 0;
+  if (hasFree) {
+    workload.freeRatio = freeRatio;
+    if (staticFree.length) workload.staticFree = staticFree;
+    if (kind === "counter") {
+      errors.push(
+        "guest.freeRatio: the counter workload keeps an invariant over every page and takes no free memory; leave freeRatio 0 and staticFreeMap empty",
+      );
+    }
+    if (FreeView.byteLength(ramBytes / PAGE_SIZE) > FREE_VIEW_BYTES_MAX) {
+      errors.push(
+        `guest.ram: a guest with free memory can have at most ${
+          FREE_VIEW_BYTES_MAX * 8 * PAGE_SIZE / 1024 ** 3
+        } GiB (its free-page view travels in the device state)`,
+      );
+    }
+  }
 
   const { config: migration, errors: merr } = resolveMigration(s.migration as never);
   errors.push(...merr);
+  if (migration.capabilities.freePageHints && migration.hintSource === "static") {
+    if (!staticFree.length && !(g.staticFreeMap?.length)) {
+      errors.push(
+        'migration.parameters.hintSource: "static" reports guest.staticFreeMap, which is empty',
+      );
+    }
+  }
 
   const network = resolveNetwork((s.network ?? {}) as Record<string, unknown>, errors);
   const faults = resolveFaults(s.faults ?? [], errors);
@@ -260,6 +286,7 @@ export function resolveScenario(
       fill,
       freeRatio,
       balloon,
+      staticFree,
       workload,
       migration,
       network,
@@ -272,6 +299,56 @@ export function resolveScenario(
       source: s,
     },
   };
+}
+
+/** Largest free-page view a guest may have (it travels in the 1 MiB device state). */
+const FREE_VIEW_BYTES_MAX = 512 * 1024;
+
+/** Resolves `guest.staticFreeMap` into sorted, disjoint page ranges inside RAM. */
+function resolveStaticFreeMap(map: unknown, ramBytes: number, errors: string[]): PageRange[] {
+  if (map === undefined) return [];
+  if (!Array.isArray(map)) {
+    errors.push("guest.staticFreeMap: must be a list of { start, length }");
+    return [];
+  }
+  const out: PageRange[] = [];
+  map.forEach((e, i) => {
+    const where = `guest.staticFreeMap[${i}]`;
+    if (typeof e !== "object" || e === null) return errors.push(`${where}: must be an object`);
+    const { start, length, ...rest } = e as Record<string, unknown>;
+    for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+    let a = -1, n = -1;
+    try {
+      a = parseSize(start);
+      if (a % PAGE_SIZE) throw new RangeError(`must be a multiple of 4 KiB, got ${a}`);
+    } catch (err) {
+      errors.push(`${where}.start: ${(err as Error).message}`);
+    }
+    try {
+      n = parseSize(length);
+      if (n < PAGE_SIZE || n % PAGE_SIZE) {
+        throw new RangeError(`must be a positive multiple of 4 KiB, got ${n}`);
+      }
+    } catch (err) {
+      errors.push(`${where}.length: ${(err as Error).message}`);
+    }
+    if (a < 0 || n < 0) return;
+    if (a + n > ramBytes) {
+      return errors.push(`${where}: ends at ${a + n}, beyond guest RAM of ${ramBytes} bytes`);
+    }
+    out.push([a / PAGE_SIZE, n / PAGE_SIZE]);
+  });
+  out.sort((x, y) => x[0] - y[0]);
+  for (let i = 1; i < out.length; i++) {
+    if (out[i][0] < out[i - 1][0] + out[i - 1][1]) {
+      errors.push(
+        `guest.staticFreeMap: ranges at ${out[i - 1][0] * PAGE_SIZE} and ${
+          out[i][0] * PAGE_SIZE
+        } overlap`,
+      );
+    }
+  }
+  return out;
 }
 
 const NETWORK_KEYS = new Set(["bandwidth", "burst", "latencyMs", "jitterMs", "schedule", "kernel"]);

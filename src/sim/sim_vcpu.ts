@@ -16,6 +16,7 @@
 import type { Ram } from "../guest/ram.ts";
 import type { DirtyLog } from "../guest/dirty_log.ts";
 import { Workload, type WorkloadState } from "../guest/workload.ts";
+import { FreeView } from "../guest/free_view.ts";
 import type { SimClock } from "./sim_clock.ts";
 
 /** Shortest tick (virtual ms); slow workloads tick once per touch. */
@@ -29,9 +30,13 @@ export class SimVcpu {
   #base = 0;
   #done = 0;
   #wake: (() => void) | null = null;
+  /** The guest's free-page view, kept across runs (the balloon driver reads it). */
+  readonly freeView: FreeView;
 
   /** Creates a paused vCPU without a workload. */
-  constructor(readonly ram: Ram, readonly log: DirtyLog, readonly clock: SimClock) {}
+  constructor(readonly ram: Ram, readonly log: DirtyLog, readonly clock: SimClock) {
+    this.freeView = new FreeView(ram.totalPages);
+  }
 
   /** Whether it is running. */
   get running(): boolean {
@@ -40,7 +45,8 @@ export class SimVcpu {
 
   /** Loads a workload state and runs it. */
   run(state: WorkloadState): void {
-    this.#workload = Workload.resume(state);
+    if (!state.free) this.freeView.clear();
+    this.#workload = Workload.resume(state, { freeView: this.freeView });
     const first = !this.#running && !this.#wake;
     this.resume();
     if (first) this.#loop();

@@ -83,6 +83,13 @@ export function drawScenario(seed: number, index: number): Scenario {
     if (resolveMigration({ capabilities }).errors.length === 0) break;
     delete capabilities[name];
   }
+  // Free memory and a balloon, honest or hostile, when free-page hints exist and are on.
+  if (capabilities.freePageHints && kind !== "counter" && chance(0.8)) {
+    workload.freeRatio = pick([0.25, 0.5, 0.75]);
+    workload.balloon = {
+      behaviour: pick(["honest", "silent", "slow", "stale", "flood", "garbage", "liar"] as const),
+    };
+  }
   const parameters: Record<string, unknown> = {
     downtimeLimitMs: pick([5, 30, 100, 300, 1000]),
     maxRounds: pick([2, 5, 10, 30]),
