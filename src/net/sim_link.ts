@@ -124,8 +124,11 @@ class Direction {
       if (now >= done) return;
       if (this.stalledUntil > now) {
         if (stalledSince < 0) stalledSince = now;
-        if (now - stalledSince >= idle) throw timeoutError("Writing the migration stream", idle);
-        await this.#sleepOrWake(Math.min(done, stalledSince + idle));
+        // One expression for the deadline, compared as it is: `now - since >= idle`
+        // can disagree with `since + idle <= now` in floating point (an endless wake-up loop).
+        const deadline = stalledSince + idle;
+        if (now >= deadline) throw timeoutError("Writing the migration stream", idle);
+        await this.#sleepOrWake(Math.min(done, deadline));
       } else {
         stalledSince = -1;
         await this.#sleepOrWake(done);

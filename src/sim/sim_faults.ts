@@ -117,14 +117,11 @@ export class SimFaults {
         link.cut();
         observed = "the destination died";
         break;
-      case "stop-source": {
-        const wasRunning = vcpu.running;
-        vcpu.pause();
+      case "stop-source":
+        vcpu.holdUntil(clock.nowMs() + ms);
         link.stall(ms);
-        clock.at(clock.nowMs() + ms, () => wasRunning && vcpu.resume());
         observed = `the source stood still for ${ms} ms`;
         break;
-      }
       case "stop-destination":
         link.stall(ms);
         observed = `the destination stood still for ${ms} ms`;

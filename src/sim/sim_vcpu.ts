@@ -30,6 +30,7 @@ export class SimVcpu {
   #base = 0;
   #done = 0;
   #wake: (() => void) | null = null;
+  #heldUntil = 0;
   /** The guest's free-page view, kept across runs (the balloon driver reads it). */
   readonly freeView: FreeView;
 
@@ -69,6 +70,15 @@ export class SimVcpu {
     w?.();
   }
 
+  /**
+   * Holds the vCPU still until virtual time `untilMs` (the process is
+   * stopped, as with SIGSTOP), whatever its pause state: the touches it would
+   * have made meanwhile are not made up afterwards.
+   */
+  holdUntil(untilMs: number): void {
+    this.#heldUntil = Math.max(this.#heldUntil, untilMs);
+  }
+
   /** Stops for good; returns the final state. */
   stop(): WorkloadState | null {
     const s = this.pause();
@@ -88,6 +98,11 @@ export class SimVcpu {
       }
       await this.clock.sleep(Math.max(SIM_TICK_MS, 1 / perMs));
       if (!this.#running) continue;
+      if (this.clock.nowMs() < this.#heldUntil) {
+        this.#base = this.clock.nowMs();
+        this.#done = 0;
+        continue;
+      }
       const due = Math.floor((this.clock.nowMs() - this.#base) * perMs) - this.#done;
       if (due > 0) {
         w.touch(this.ram, this.log, due);

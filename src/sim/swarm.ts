@@ -160,9 +160,14 @@ export function checkInvariants(scenario: Scenario, result: Result): Violation[]
           `${result.mismatchedPages} page(s) differ: ${result.mismatchedAddresses.join(", ")}`,
         );
       }
+      // Every page went at least once, or a valid free-page hint skipped it.
       const pages = ramPages(scenario);
-      if (result.pages.total < pages) {
-        add("no page left unsent", `${result.pages.total} page records for ${pages} pages`);
+      const skipped = result.pages.skipped ?? 0;
+      if (result.pages.total + skipped < pages) {
+        add(
+          "no page left unsent",
+          `${result.pages.total} page records and ${skipped} skipped for ${pages} pages`,
+        );
       }
       if (result.destination && result.destination.receivedBytes !== result.bytes.total) {
         add(
@@ -184,7 +189,9 @@ export function checkInvariants(scenario: Scenario, result: Result): Violation[]
     for (const what of ["bytes", "pages"] as const) {
       const c = result[what];
       const sum = Object.entries(c).reduce(
-        (s, [k, n]) => (k === "total" || (what === "pages" && k === "overhead") ? s : s + n),
+        // Pages skipped by hints are not sent, so not in the total.
+        (s, [k, n]) =>
+          k === "total" || (what === "pages" && (k === "overhead" || k === "skipped")) ? s : s + n,
         0,
       );
       if (sum !== c.total) add(`${what} by kind add up`, `kinds sum to ${sum}, total ${c.total}`);
