@@ -98,11 +98,12 @@ async function main(args: string[]): Promise<number> {
   summary.receivedBytes = report.receivedBytes;
   summary.rounds = report.rounds;
   let vcpu: Vcpu | null = null;
-  if (report.outcome === "completed" && report.ram && state) {
-    const ram: Ram = report.ram;
+  let pages: Uint8Array = new Uint8Array(0);
+  const ram: Ram | null = report.ram;
+  if (report.outcome === "completed" && ram && state) {
     // Judge before the vCPU runs; the digest's time is the lab's, not the guest's downtime.
     const t = systemClock.nowMs();
-    const pages = digestRam(ram);
+    pages = digestRam(ram);
     summary.counter = (state as WorkloadState).config.kind === "counter"
       ? checkCounterInvariant(ram)
       : null;
@@ -114,6 +115,18 @@ async function main(args: string[]): Promise<number> {
       round: report.rounds,
       atMs: systemClock.nowMs(),
     });
+    // Held here, the runner confirms the switchover (continue) or discards the guest (quit).
+    const go = !control || !hold.has("resume") ||
+      await Promise.race([
+        control.wait("continue").then(() => true, () => false),
+        quit.then(() => false),
+      ]);
+    if (!go) {
+      summary.discarded = true;
+      vcpu = null;
+    }
+  }
+  if (vcpu && state && ram) {
     await vcpu.run(state);
     summary.resumeAtMs = systemClock.nowMs();
     await control?.send({

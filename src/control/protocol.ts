@@ -1,7 +1,18 @@
 /**
  * Control messages between the runner and the peers. Runner to peer:
- * `configure`, `ping`, `start`, `cancel`, `quit`, `continue`. Peer to runner:
- * `hello`, `pong`, `ready`, `phase`, `progress`, `digest`, `result`, `error`.
+ * `configure`, `ping`, `start`, `cancel`, `quit`, `continue`, `cont`. Peer to
+ * runner: `hello`, `pong`, `ready`, `phase`, `bytes`, `progress`, `outcome`,
+ * `digest`, `result`, `error`.
+ *
+ * Holds (fault injection): a peer configured with `holdAt` phases (or, the
+ * source, `holdAtBytes` stream offsets) reports `phase` (or `bytes`) there and
+ * waits for `continue`. A destination holding at `resume` has loaded the
+ * guest and resumes it only on `continue`; `quit` there discards it (the
+ * runner confirms the switchover only after the source completed, as libvirt
+ * resumes the destination only after the source's Perform step). After a
+ * failed attempt the source accepts `start` again (retry with a fresh
+ * destination); after a completed one whose destination never resumed, `cont`
+ * resumes the source's guest and it sends a new `digest` with its intact check.
  *
  * Clock offset: the runner sends `ping { t0 }`; the peer answers
  * `pong { t0, peerMs }`; with `t1` the arrival time, the peer's offset is
@@ -47,6 +58,8 @@ export interface PeerConfig {
   ram?: BlockSpec[];
   /** Phases at which the peer waits for `continue` before going on (fault injection). */
   holdAt?: FaultPhase[];
+  /** Source only: stream offsets at which it reports `bytes` and waits for `continue`. */
+  holdAtBytes?: number[];
 }
 
 /** What the destination reports in its result. */
@@ -62,6 +75,8 @@ export interface DestinationSummary {
   /** Touches the resumed workload made on the destination before quit. */
   touchesAfterResume: number;
   counter: { ok: boolean; detail: string } | null;
+  /** Held at `resume` and told to quit: the loaded guest was discarded, never resumed. */
+  discarded?: boolean;
 }
 
 /** Every control message. */
@@ -75,7 +90,13 @@ export type ControlMessage =
   | { type: "cancel"; reason?: string }
   | { type: "continue" }
   | { type: "quit" }
-  | { type: "phase"; phase: FaultPhase; round: number; atMs: number }
+  /** Resume the source's guest: the destination never resumed it. */
+  | { type: "cont" }
+  /** `bytes`: the source's stream offset as the phase begins. */
+  | { type: "phase"; phase: FaultPhase; round: number; atMs: number; bytes?: number }
+  | { type: "bytes"; bytes: number; atMs: number }
+  /** The source's migration ended (sent at once, before the digest). */
+  | { type: "outcome"; outcome: "completed" | "failed" | "cancelled"; error?: string; atMs: number }
   | { type: "progress"; record: ProgressRecord }
   | {
     type: "digest";
@@ -85,6 +106,8 @@ export type ControlMessage =
     counter: { ok: boolean; detail: string } | null;
     /** Source only, after a failure or cancel: the guest against a replay of its workload. */
     intact?: DigestComparison | null;
+    /** Source only: the report of the attempt just ended. */
+    report?: SourceReport;
     atMs: number;
   }
   | {

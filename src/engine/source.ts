@@ -50,8 +50,11 @@ export interface SourceGuest {
 
 /** Hooks the peer uses to report and to inject faults at phase boundaries. */
 export interface SourceHooks {
-  /** Called as each phase begins; the engine awaits it. */
-  phase?(phase: FaultPhase, round: number): Promise<void> | void;
+  /**
+   * Called as each phase begins, with the stream offset reached (every byte
+   * before it belongs to earlier phases); the engine awaits it.
+   */
+  phase?(phase: FaultPhase, round: number, streamBytes: number): Promise<void> | void;
   /** Called at each dirty-log sync. */
   progress?(record: ProgressRecord): void;
 }
@@ -254,7 +257,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   };
 
   try {
-    await hooks.phase?.("setup", 0);
+    await hooks.phase?.("setup", 0, w.offset);
     w.header();
     await w.setup({
       pageSize: PAGE_SIZE,
@@ -268,7 +271,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     record("bulk", ram.totalPages, 0);
     setupDoneAtMs = clock.nowMs();
 
-    await hooks.phase?.("bulk", 0);
+    await hooks.phase?.("bulk", 0, w.offset);
     let t = clock.nowMs();
     let sent = w.offset;
     await sendDirty(0);
@@ -299,7 +302,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
         forced = true;
         break;
       }
-      await hooks.phase?.("round", round);
+      await hooks.phase?.("round", round, w.offset);
       t = clock.nowMs();
       sent = w.offset;
       await sendDirty(round);
@@ -308,7 +311,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
 
     // Stop-and-copy.
-    await hooks.phase?.("stop-and-copy", round);
+    await hooks.phase?.("stop-and-copy", round, w.offset);
     stopAtMs = clock.nowMs();
     guestStopped = true;
     const device = await guest.stop();
@@ -317,7 +320,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     record("stop-and-copy", bitmap.count(), newly);
     limit = 0;
     await sendDirty(round);
-    await hooks.phase?.("device-state", round);
+    await hooks.phase?.("device-state", round, w.offset);
     await w.device(device);
     await w.end();
     stats.bytes[K_OVERHEAD] += 5 + device.length + 1;
