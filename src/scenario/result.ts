@@ -31,6 +31,10 @@ export interface RunFacts {
   progress: ProgressRecord[];
   /** Figures that depend on the host machine. */
   wall: Record<string, unknown>;
+  /** Real mode: whether the destination resumed the guest. */
+  destinationResumed?: boolean;
+  /** Further result fields (faults, attempts, cleanup...), set before the expectations are judged. */
+  extra?: Partial<Result>;
 }
 
 /** Assembles the result and evaluates the scenario's expectations. */
@@ -91,9 +95,11 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
         error: dst.error ?? null,
         receivedBytes: dst.receivedBytes,
         touchesAfterResume: dst.touchesAfterResume,
+        ...(f.destinationResumed !== undefined ? { resumed: f.destinationResumed } : {}),
       }
       : null,
     wall,
+    ...f.extra,
   };
   result.expectations = evaluateExpectations(s.expect, result);
   result.passed = result.expectations.every((e) => e.ok);
