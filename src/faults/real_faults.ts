@@ -20,7 +20,7 @@
 import type { FaultPhase, FaultRecord, FaultSpec, FaultTrigger } from "../scenario/types.ts";
 import { systemClock } from "../util/clock.ts";
 import { type FaultTargets, injectFault, type PeerRole } from "./inject.ts";
-import { type Firing, FaultSchedule } from "./schedule.ts";
+import { FaultSchedule, type Firing } from "./schedule.ts";
 
 /** A peer process as the fault injector sees it. */
 export interface FaultProcess {
@@ -118,7 +118,11 @@ export class RealFaults {
   }
 
   /** The source (or for `resume` the destination) begins a phase; fires what matches. */
-  async phase(phase: FaultPhase, round: number, at: { bytes: number; atMs: number }): Promise<void> {
+  async phase(
+    phase: FaultPhase,
+    round: number,
+    at: { bytes: number; atMs: number },
+  ): Promise<void> {
     this.#bytes = at.bytes;
     await this.#fire(this.schedule.phase(phase, round, { ...at, atMs: at.atMs - this.#startAtMs }));
   }
@@ -131,7 +135,9 @@ export class RealFaults {
 
   /** Whether a `resume` fault has yet to fire. */
   get resumePending(): boolean {
-    return this.schedule.pending().some((p) => "phase" in p.fault.at && p.fault.at.phase === "resume");
+    return this.schedule.pending().some((p) =>
+      "phase" in p.fault.at && p.fault.at.phase === "resume"
+    );
   }
 
   /** Waits for every stop to end (SIGCONT sent). */
@@ -175,7 +181,9 @@ export class RealFaults {
       this.#fired.push(fired);
       const f = firing.fault;
       this.#env.log(
-        `fault: ${f.action} at ${describeTrigger(f.at)} (${firing.phase} ${firing.round}, byte ${firing.bytes})`,
+        `fault: ${f.action} at ${
+          describeTrigger(f.at)
+        } (${firing.phase} ${firing.round}, byte ${firing.bytes})`,
       );
       try {
         await injectFault(f, firing.bytes, this.#targets(fired.notes));
@@ -240,12 +248,16 @@ export class RealFaults {
       let endedAfterMs: number | null = null;
       if (a) {
         for (const e of a.linkEvents) {
-          if (e.atMs >= f.atMs - 1 && !e.what.startsWith("bandwidth") && e.what !== "source connected") {
+          if (
+            e.atMs >= f.atMs - 1 && !e.what.startsWith("bandwidth") && e.what !== "source connected"
+          ) {
             seen.push(`link: ${e.what} (+${(e.atMs - f.atMs).toFixed(0)} ms)`);
           }
         }
         if (a.endAtMs !== null && a.endAtMs >= f.atMs - 1) endedAfterMs = a.endAtMs - f.atMs;
-        const when = endedAfterMs === null ? "" : ` ${Math.max(0, endedAfterMs).toFixed(0)} ms later`;
+        const when = endedAfterMs === null
+          ? ""
+          : ` ${Math.max(0, endedAfterMs).toFixed(0)} ms later`;
         if (a.endAtMs !== null && a.endAtMs < f.atMs - 1) {
           seen.push(`the migration had already ended (${a.outcome}): no effect on it`);
         } else {

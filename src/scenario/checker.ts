@@ -221,7 +221,9 @@ function checkFailureOutcome(
       ];
       return {
         ok: left.length === 0,
-        detail: left.length ? `left behind: ${left.join(", ")}` : "no process, file or namespace left",
+        detail: left.length
+          ? `left behind: ${left.join(", ")}`
+          : "no process, file or namespace left",
       };
     });
   }
