@@ -92,6 +92,7 @@ async function main(args: string[]): Promise<number> {
   });
 
   const summary: DestinationSummary = emptySummary(report.error);
+  summary.endAtMs = systemClock.nowMs();
   summary.outcome = report.outcome;
   summary.firstByteAtMs = report.firstByteAtMs;
   summary.loadedAtMs = report.loadedAtMs;

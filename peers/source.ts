@@ -175,7 +175,9 @@ async function main(args: string[]): Promise<number> {
     const cont = completed ? control.wait("cont").then(() => "cont" as const) : null;
     const again = completed ? null : control.wait("start");
     const what = await Promise.race(
-      [quit!, cont, again?.then(() => "start" as const)].filter((p) => p !== null),
+      [quit!, cont, again?.then(() => "start" as const)].filter((p) =>
+        p !== undefined && p !== null
+      ),
     ).catch(() => "quit" as const);
     if (what === "start") {
       next = again!.then((m) => m.connect);

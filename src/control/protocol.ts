@@ -75,6 +75,8 @@ export interface DestinationSummary {
   /** Touches the resumed workload made on the destination before quit. */
   touchesAfterResume: number;
   counter: { ok: boolean; detail: string } | null;
+  /** When its migration ended (loaded, failed or cancelled), on the peer's clock. */
+  endAtMs?: number;
   /** Held at `resume` and told to quit: the loaded guest was discarded, never resumed. */
   discarded?: boolean;
 }

@@ -54,11 +54,16 @@ export interface AttemptFacts {
   startAtMs: number;
   /** When the source's migration ended (null: the source died before it said). */
   endAtMs: number | null;
+  /** The attempt's outcome (a completed migration whose destination never resumed is failed). */
   outcome: string;
   error?: string;
+  /** What the source's migration itself came to. */
+  sourceOutcome: string;
   destinationOutcome: string;
   destinationError?: string | null;
   destinationResumed: boolean;
+  /** When the destination's migration ended (null: unknown, e.g. killed). */
+  destinationEndAtMs: number | null;
   /** The source guest at the end of the attempt. */
   sourceGuest: string;
   linkEvents: { atMs: number; what: string }[];
@@ -246,6 +251,7 @@ export class RealFaults {
       const a = attempts.find((x) => x.attempt === f.attempt);
       const seen: string[] = [...f.notes];
       let endedAfterMs: number | null = null;
+      let destinationEndedAfterMs: number | null = null;
       if (a) {
         for (const e of a.linkEvents) {
           if (
@@ -255,18 +261,32 @@ export class RealFaults {
           }
         }
         if (a.endAtMs !== null && a.endAtMs >= f.atMs - 1) endedAfterMs = a.endAtMs - f.atMs;
+        const dEnd = a.destinationEndAtMs;
+        if (dEnd !== null && dEnd >= f.atMs - 1) destinationEndedAfterMs = dEnd - f.atMs;
         const when = endedAfterMs === null
           ? ""
           : ` ${Math.max(0, endedAfterMs).toFixed(0)} ms later`;
         if (a.endAtMs !== null && a.endAtMs < f.atMs - 1) {
-          seen.push(`the migration had already ended (${a.outcome}): no effect on it`);
+          seen.push(
+            `the source's migration had already ${a.sourceOutcome}` +
+              (a.outcome === a.sourceOutcome
+                ? ": no effect on it"
+                : `; then the attempt ${a.outcome}${a.error ? ` (${a.error})` : ""}`),
+          );
         } else {
           seen.push(`the migration ${a.outcome}${when}${a.error ? ` (${a.error})` : ""}`);
         }
+        const dWhen = destinationEndedAfterMs === null
+          ? ""
+          : ` ${Math.max(0, destinationEndedAfterMs).toFixed(0)} ms after the fault`;
         seen.push(
-          `destination ${a.destinationOutcome}${
-            a.destinationError ? ` (${a.destinationError})` : ""
-          }, ${a.destinationResumed ? "resumed the guest" : "discarded"}`,
+          a.destinationOutcome === "completed" && !a.destinationResumed
+            ? "destination loaded everything but was discarded: the switchover was not confirmed"
+            : `destination ${a.destinationOutcome}${
+              a.destinationOutcome === "completed" ? "" : dWhen
+            }${a.destinationError ? ` (${a.destinationError})` : ""}, ${
+              a.destinationResumed ? "resumed the guest" : "discarded"
+            }`,
         );
         seen.push(`source guest ${a.sourceGuest}`);
       }
@@ -285,6 +305,7 @@ export class RealFaults {
         bytes: f.firing.bytes,
         attempt: f.attempt,
         endedAfterMs,
+        destinationEndedAfterMs,
         observed: seen.join("; "),
       };
     });

@@ -373,7 +373,11 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
         log("switchover failed: resuming the source guest");
         const again = source.inbox!.wait("digest", { timeoutMs: 60_000, what: "the source" });
         await source.inbox!.channel.send({ type: "cont" });
-        contDigest = await again.catch(() => null);
+        contDigest = await again.catch((e) => {
+          log(`the source sent no digest after cont: ${e.message}`);
+          source.exited.then((st) => log(`source exit ${st.code} ${tail(source)}`));
+          return null;
+        });
       }
       return {
         n,
@@ -579,7 +583,9 @@ async function estimateOffset(p: Peer): Promise<number> {
 
 /** Tells a peer to quit and takes its result (null when it is gone or sends none). */
 async function quitPeer(p: Peer): Promise<Extract<ControlMessage, { type: "result" }> | null> {
-  if (p.killed || !p.inbox || p.inbox.ended) return null;
+  if (!p.inbox) return null;
+  // A peer that already quit (a discarded destination) has its result queued.
+  if (p.killed || p.inbox.ended) return p.inbox.take("result") ?? null;
   await p.inbox.channel.send({ type: "quit" }).catch(() => {});
   return await p.inbox.wait("result", { timeoutMs: 30_000, what: `the ${p.role}` }).catch(() =>
     null
@@ -656,6 +662,13 @@ function sourceGuestState(e: AttemptEnd, killed: boolean): string {
     : `kept running, NOT intact: ${intact.mismatchedPages} pages differ from a replay`;
 }
 
+function switchoverError(e: AttemptEnd, sourceKilled: boolean): string {
+  const d = e.dstSummary;
+  return `The destination did not resume the guest (${
+    e.dst.killed ? "its process was killed" : d?.error ?? "it sent no digest"
+  }); ${sourceKilled ? "the source is gone too" : "the source guest was resumed"}`;
+}
+
 function collect(s: ResolvedScenario, c: Collected): Result {
   const last = c.ends.at(-1)!;
   const src = last.report;
@@ -674,22 +687,17 @@ function collect(s: ResolvedScenario, c: Collected): Result {
     downtimeMs = resumed - (src.stopAtMs - c.srcOffsetMs);
   }
   const report: SourceReport = last.switchoverFailed
-    ? {
-      ...src,
-      outcome: "failed",
-      error: `The destination did not resume the guest (${
-        dst?.error ?? (last.dst.killed ? "it was killed" : "it sent no digest")
-      }); ${c.sourceKilled ? "the source is gone too" : "the source guest was resumed"}`,
-    }
+    ? { ...src, outcome: "failed", error: switchoverError(last, c.sourceKilled) }
     : src;
   const guestLost = c.sourceKilled && !completed;
   const attempts = c.ends.map((e) => {
     const d = e.dstSummary ?? killedSummary(e.dst);
     const failedOver = e.report.outcome === "completed" && e.switchoverFailed;
+    const error = failedOver ? switchoverError(e, c.sourceKilled) : e.report.error;
     return {
       attempt: e.n,
       outcome: failedOver ? "failed" as const : e.report.outcome,
-      ...(e.report.error ? { error: e.report.error } : {}),
+      ...(error ? { error } : {}),
       destinationOutcome: d.outcome,
       destinationError: d.error ?? null,
       destinationResumed: d.resumeAtMs !== null || e.dstDigest !== null,
@@ -706,10 +714,14 @@ function collect(s: ResolvedScenario, c: Collected): Result {
       ? e.report.endAtMs - c.srcOffsetMs
       : null,
     outcome: attempts[i].outcome,
-    error: attempts[i].error,
+    error: i === c.ends.length - 1 ? report.error : attempts[i].error,
+    sourceOutcome: e.report.outcome,
     destinationOutcome: attempts[i].destinationOutcome,
     destinationError: attempts[i].destinationError,
     destinationResumed: attempts[i].destinationResumed,
+    destinationEndAtMs: e.dstSummary?.endAtMs != null
+      ? e.dstSummary.endAtMs - e.dst.offsetMs
+      : null,
     sourceGuest: sourceGuestState(e, c.sourceKilled && i === c.ends.length - 1),
     linkEvents: linkEvents(e),
   }))) ?? [];

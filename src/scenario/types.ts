@@ -182,8 +182,10 @@ export interface FaultRecord {
   corruptBytes?: number;
   /** The migration attempt it fired in (2: after a retry). */
   attempt?: number;
-  /** Milliseconds from the fault to the end of the source's migration (null: unknown). */
+  /** Milliseconds from the fault to the end of the source's migration (null: unknown, or before it). */
   endedAfterMs?: number | null;
+  /** Milliseconds from the fault to the end of the destination's migration (null: unknown, or before it). */
+  destinationEndedAfterMs?: number | null;
 }
 
 /** One migration attempt (a retry makes a second one). */
