@@ -23,6 +23,7 @@ import { runSource, type SourceReport } from "../src/engine/source.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
 import { triggerLink } from "../src/faults/trigger_link.ts";
+import { limitSocketBuffer } from "../src/net/socket_buffer.ts";
 import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
 
@@ -112,6 +113,14 @@ async function main(args: string[]): Promise<number> {
     try {
       const conn = await Deno.connect(target);
       conn.setNoDelay(true);
+      if (config.sendBufferBytes) {
+        const why = limitSocketBuffer(
+          { port: (conn.localAddr as Deno.NetAddr).port, peerPort: target.port },
+          "send",
+          config.sendBufferBytes,
+        );
+        if (why) console.error(`source: send buffer left to the kernel: ${why}`);
+      }
       link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
     } catch (e) {
       link = deadLink(

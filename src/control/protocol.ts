@@ -60,6 +60,11 @@ export interface PeerConfig {
   holdAt?: FaultPhase[];
   /** Source only: stream offsets at which it reports `bytes` and waits for `continue`. */
   holdAtBytes?: number[];
+  /**
+   * Source only: bound the migration socket's kernel send buffer to this
+   * (over a shaped link, so that it buffers what a real path would).
+   */
+  sendBufferBytes?: number;
 }
 
 /** What the destination reports in its result. */

@@ -40,6 +40,7 @@
  */
 import { systemClock } from "../util/clock.ts";
 import { Prng } from "../util/prng.ts";
+import { limitSocketBuffer } from "./socket_buffer.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** Shaping proxy options. */
@@ -68,6 +69,8 @@ export interface ProxyEvent {
   what: string;
 }
 
+/** Smallest receive buffer asked of the kernel for the source's connection. */
+const RECEIVE_BUFFER_BYTES_MIN = 128 * 1024;
 /** Largest chunk read at once. */
 const CHUNK_BYTES_MAX = 256 * 1024;
 /** Longest single sleep while waiting for tokens, so that a rate change applies promptly. */
@@ -127,7 +130,12 @@ export class ShapingProxy {
     options: ShapingProxyOptions = {},
   ): ShapingProxy {
     const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: 0 });
-    return new ShapingProxy(listener, target, options);
+    const proxy = new ShapingProxy(listener, target, options);
+    // A slow reader must not let the source park megabytes in the kernel.
+    const bytes = Math.max(RECEIVE_BUFFER_BYTES_MIN, proxy.#o.burstBytes);
+    const why = limitSocketBuffer({ port: proxy.port }, "receive", bytes);
+    proxy.#event(why ? `receive buffer left to the kernel: ${why}` : `receive buffer ${bytes} B`);
+    return proxy;
   }
 
   /** Source-to-destination bytes read from the source so far (the stream offset reached). */

@@ -296,6 +296,7 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
         workload: s.workload,
       },
       ...(f ? { holdAt: f.sourceHolds, holdAtBytes: f.byteMarks } : {}),
+      ...(linkKind === "proxy" && shaped ? { sendBufferBytes: pathBufferBytes(net) } : {}),
     };
     await src.inbox!.channel.send({ type: "configure", config: srcConfig });
     await src.inbox!.wait("ready", { timeoutMs: 120_000, what: "the source" });
@@ -445,6 +446,20 @@ async function runResolved(s: ResolvedScenario, options: RunOptions): Promise<Re
     tempFilesLeft: tmpDir && exists(tmpDir) ? [tmpDir] : [],
     namespacesLeft: kernel && !(await kernel.removed()) ? Object.values(kernel.namespaces) : [],
   });
+}
+
+/**
+ * The send buffer a real path of this shape lets the source fill: one
+ * bandwidth-delay product (10 ms of queueing counted in), at least 64 KiB;
+ * the kernel doubles it, as autotuning would give twice the window.
+ */
+function pathBufferBytes(net: ResolvedScenario["network"]): number {
+  const peak = Math.max(
+    net.bandwidthBytesPerSec,
+    ...net.schedule.map((e) => e.bandwidthBytesPerSec),
+  );
+  const rttMs = 2 * net.latencyMs + net.jitterMs + 10;
+  return Math.max(64 * 1024, Math.ceil((peak * rttMs) / 1000));
 }
 
 /** Thrown when a scenario asks for kernel shaping this machine cannot do; the CLI reports it as skipped. */
