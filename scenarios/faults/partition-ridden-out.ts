@@ -13,7 +13,10 @@ export const scenario: Scenario = {
   seed: 42,
   mode: "real",
   guest: { ram: "64MiB", workload: { kind: "counter", dirtyRate: "16MiB/s" } },
-  migration: { parameters: { downtimeLimitMs: 50, maxBandwidth: "256MiB/s", peerTimeoutMs: 2000 } },
+  // Never converges (limit 0): three dirty rounds, then a forced stop-and-copy.
+  migration: {
+    parameters: { downtimeLimitMs: 0, maxRounds: 3, maxBandwidth: "256MiB/s", peerTimeoutMs: 2000 },
+  },
   faults: [{ at: { phase: "round", round: 1 }, action: "partition", durationMs: 800 }],
   expect: { outcome: "completed", memoryEqual: true },
 };
