@@ -20,7 +20,11 @@ import { tcpLink } from "../src/net/link.ts";
 import { runDestination } from "../src/engine/destination.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
-import type { DestinationSummary, PeerConfig } from "../src/control/protocol.ts";
+import {
+  type DestinationSummary,
+  emptyDestinationSummary,
+  type PeerConfig,
+} from "../src/control/protocol.ts";
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseCli(args, {
@@ -60,7 +64,7 @@ async function main(args: string[]): Promise<number> {
   if (!accepted) {
     await control?.send({
       type: "result",
-      destination: emptySummary("No source connected"),
+      destination: emptyDestinationSummary("No source connected"),
       rssBytesMax: rss.stop(),
     });
     control?.channel.close();
@@ -91,7 +95,7 @@ async function main(args: string[]): Promise<number> {
     },
   });
 
-  const summary: DestinationSummary = emptySummary(report.error);
+  const summary: DestinationSummary = emptyDestinationSummary(report.error);
   summary.endAtMs = systemClock.nowMs();
   summary.outcome = report.outcome;
   summary.firstByteAtMs = report.firstByteAtMs;
@@ -157,21 +161,6 @@ async function main(args: string[]): Promise<number> {
   await control.send({ type: "result", destination: summary, rssBytesMax: rss.stop() });
   control.channel.close();
   return 0;
-}
-
-function emptySummary(error?: string): DestinationSummary {
-  return {
-    outcome: "failed",
-    error,
-    firstByteAtMs: null,
-    loadedAtMs: null,
-    resumeAtMs: null,
-    digestMs: 0,
-    receivedBytes: 0,
-    rounds: 0,
-    touchesAfterResume: 0,
-    counter: null,
-  };
 }
 
 if (import.meta.main) {

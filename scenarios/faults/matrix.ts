@@ -34,6 +34,7 @@
  * @module
  */
 import type { FaultAction, FaultPhase, FaultSpec, Scenario } from "../../src/scenario/types.ts";
+import { FAULT_ACTIONS } from "../../src/scenario/validate.ts";
 
 /** Peer timeout of the matrix: stalls shorter are ridden out, longer ones fail. */
 export const MATRIX_PEER_TIMEOUT_MS = 1000;
@@ -42,17 +43,8 @@ export const SHORT_STALL_MS = 300;
 /** A stall longer than the peer timeout. */
 export const LONG_STALL_MS = 2500;
 
-/** Every action, and every phase. */
-export const ACTIONS: FaultAction[] = [
-  "cut-link",
-  "partition",
-  "corrupt",
-  "kill-source",
-  "kill-destination",
-  "stop-source",
-  "stop-destination",
-  "cancel",
-];
+/** Every action. */
+export const ACTIONS: FaultAction[] = [...FAULT_ACTIONS];
 /** Every phase a fault can be triggered at. */
 export const PHASES: FaultPhase[] = [
   "setup",

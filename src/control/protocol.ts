@@ -86,6 +86,22 @@ export interface DestinationSummary {
   discarded?: boolean;
 }
 
+/** A destination summary for a migration that never got anywhere (no stream, a dead peer). */
+export function emptyDestinationSummary(error?: string): DestinationSummary {
+  return {
+    outcome: "failed",
+    error,
+    firstByteAtMs: null,
+    loadedAtMs: null,
+    resumeAtMs: null,
+    digestMs: 0,
+    receivedBytes: 0,
+    rounds: 0,
+    touchesAfterResume: 0,
+    counter: null,
+  };
+}
+
 /** Every control message. */
 export type ControlMessage =
   | { type: "hello"; role: "source" | "destination"; pid: number }

@@ -33,7 +33,12 @@
 import { systemClock } from "../util/clock.ts";
 import { ControlChannel } from "../control/channel.ts";
 import { Inbox } from "../control/inbox.ts";
-import type { ControlMessage, DestinationSummary, PeerConfig } from "../control/protocol.ts";
+import {
+  type ControlMessage,
+  type DestinationSummary,
+  emptyDestinationSummary,
+  type PeerConfig,
+} from "../control/protocol.ts";
 import type { SourceReport } from "../engine/source.ts";
 import { RealFaults } from "../faults/real_faults.ts";
 import {
@@ -648,18 +653,9 @@ interface Collected {
 }
 
 function killedSummary(p: Peer): DestinationSummary {
-  return {
-    outcome: "failed",
-    error: p.killed ? "The destination process was killed" : "The destination sent no result",
-    firstByteAtMs: null,
-    loadedAtMs: null,
-    resumeAtMs: null,
-    digestMs: 0,
-    receivedBytes: 0,
-    rounds: 0,
-    touchesAfterResume: 0,
-    counter: null,
-  };
+  return emptyDestinationSummary(
+    p.killed ? "The destination process was killed" : "The destination sent no result",
+  );
 }
 
 /** What became of the source guest in an attempt, in words. */
