@@ -12,13 +12,18 @@
  * ```
  * @module
  */
-export { runScenario } from "./src/scenario/runner.ts";
+export { KernelShapingUnavailable, runScenario } from "./src/scenario/runner.ts";
+export { FaultSchedule } from "./src/faults/schedule.ts";
+export type { Firing } from "./src/faults/schedule.ts";
+export { injectFault } from "./src/faults/inject.ts";
+export type { FaultTargets } from "./src/faults/inject.ts";
 export type { RunOptions } from "./src/scenario/runner.ts";
 export { resolveScenario } from "./src/scenario/validate.ts";
 export type { ResolvedScenario } from "./src/scenario/validate.ts";
 export { loadScenario } from "./src/scenario/load.ts";
 export { formatSummary } from "./src/scenario/summary.ts";
 export type {
+  AttemptRecord,
   BalloonBehaviour,
   ExpectationResult,
   Expectations,

@@ -21,7 +21,11 @@ import { tcpLink } from "../src/net/link.ts";
 import { runDestination } from "../src/engine/destination.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
-import type { DestinationSummary, PeerConfig } from "../src/control/protocol.ts";
+import {
+  type DestinationSummary,
+  emptyDestinationSummary,
+  type PeerConfig,
+} from "../src/control/protocol.ts";
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseCli(args, {
@@ -63,7 +67,7 @@ async function main(args: string[]): Promise<number> {
   if (!accepted) {
     await control?.send({
       type: "result",
-      destination: emptySummary("No source connected"),
+      destination: emptyDestinationSummary("No source connected"),
       rssBytesMax: rss.stop(),
     });
     control?.channel.close();
@@ -102,18 +106,20 @@ async function main(args: string[]): Promise<number> {
     },
   });
 
-  const summary: DestinationSummary = emptySummary(report.error);
+  const summary: DestinationSummary = emptyDestinationSummary(report.error);
+  summary.endAtMs = systemClock.nowMs();
   summary.outcome = report.outcome;
   summary.firstByteAtMs = report.firstByteAtMs;
   summary.loadedAtMs = report.loadedAtMs;
   summary.receivedBytes = report.receivedBytes;
   summary.rounds = report.rounds;
   let vcpu: Vcpu | null = null;
-  if (report.outcome === "completed" && report.ram && state) {
-    const ram: Ram = report.ram;
+  let pages: Uint8Array = new Uint8Array(0);
+  const ram: Ram | null = report.ram;
+  if (report.outcome === "completed" && ram && state) {
     // Judge before the vCPU runs; the digest's time is the lab's, not the guest's downtime.
     const t = systemClock.nowMs();
-    const pages = digestRam(ram);
+    pages = digestRam(ram);
     summary.counter = (state as WorkloadState).config.kind === "counter"
       ? checkCounterInvariant(ram)
       : null;
@@ -125,6 +131,18 @@ async function main(args: string[]): Promise<number> {
       round: report.rounds,
       atMs: systemClock.nowMs(),
     });
+    // Held here, the runner confirms the switchover (continue) or discards the guest (quit).
+    const go = !control || !hold.has("resume") ||
+      await Promise.race([
+        control.wait("continue").then(() => true, () => false),
+        quit.then(() => false),
+      ]);
+    if (!go) {
+      summary.discarded = true;
+      vcpu = null;
+    }
+  }
+  if (vcpu && state && ram) {
     await vcpu.run(state);
     summary.resumeAtMs = systemClock.nowMs();
     await control?.send({
@@ -154,21 +172,6 @@ async function main(args: string[]): Promise<number> {
   await control.send({ type: "result", destination: summary, rssBytesMax: rss.stop() });
   control.channel.close();
   return 0;
-}
-
-function emptySummary(error?: string): DestinationSummary {
-  return {
-    outcome: "failed",
-    error,
-    firstByteAtMs: null,
-    loadedAtMs: null,
-    resumeAtMs: null,
-    digestMs: 0,
-    receivedBytes: 0,
-    rounds: 0,
-    touchesAfterResume: 0,
-    counter: null,
-  };
 }
 
 if (import.meta.main) {

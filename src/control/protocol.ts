@@ -1,7 +1,18 @@
 /**
  * Control messages between the runner and the peers. Runner to peer:
- * `configure`, `ping`, `start`, `cancel`, `quit`, `continue`. Peer to runner:
- * `hello`, `pong`, `ready`, `phase`, `progress`, `digest`, `result`, `error`.
+ * `configure`, `ping`, `start`, `cancel`, `quit`, `continue`, `cont`. Peer to
+ * runner: `hello`, `pong`, `ready`, `phase`, `bytes`, `progress`, `outcome`,
+ * `digest`, `result`, `error`.
+ *
+ * Holds (fault injection): a peer configured with `holdAt` phases (or, the
+ * source, `holdAtBytes` stream offsets) reports `phase` (or `bytes`) there and
+ * waits for `continue`. A destination holding at `resume` has loaded the
+ * guest and resumes it only on `continue`; `quit` there discards it (the
+ * runner confirms the switchover only after the source completed, as libvirt
+ * resumes the destination only after the source's Perform step). After a
+ * failed attempt the source accepts `start` again (retry with a fresh
+ * destination); after a completed one whose destination never resumed, `cont`
+ * resumes the source's guest and it sends a new `digest` with its intact check.
  *
  * Clock offset: the runner sends `ping { t0 }`; the peer answers
  * `pong { t0, peerMs }`; with `t1` the arrival time, the peer's offset is
@@ -49,6 +60,13 @@ export interface PeerConfig {
   ram?: BlockSpec[];
   /** Phases at which the peer waits for `continue` before going on (fault injection). */
   holdAt?: FaultPhase[];
+  /** Source only: stream offsets at which it reports `bytes` and waits for `continue`. */
+  holdAtBytes?: number[];
+  /**
+   * Source only: bound the migration socket's kernel send buffer to this
+   * (over a shaped link, so that it buffers what a real path would).
+   */
+  sendBufferBytes?: number;
 }
 
 /** What the destination reports in its result. */
@@ -64,6 +82,26 @@ export interface DestinationSummary {
   /** Touches the resumed workload made on the destination before quit. */
   touchesAfterResume: number;
   counter: { ok: boolean; detail: string } | null;
+  /** When its migration ended (loaded, failed or cancelled), on the peer's clock. */
+  endAtMs?: number;
+  /** Held at `resume` and told to quit: the loaded guest was discarded, never resumed. */
+  discarded?: boolean;
+}
+
+/** A destination summary for a migration that never got anywhere (no stream, a dead peer). */
+export function emptyDestinationSummary(error?: string): DestinationSummary {
+  return {
+    outcome: "failed",
+    error,
+    firstByteAtMs: null,
+    loadedAtMs: null,
+    resumeAtMs: null,
+    digestMs: 0,
+    receivedBytes: 0,
+    rounds: 0,
+    touchesAfterResume: 0,
+    counter: null,
+  };
 }
 
 /** Every control message. */
@@ -77,7 +115,13 @@ export type ControlMessage =
   | { type: "cancel"; reason?: string }
   | { type: "continue" }
   | { type: "quit" }
-  | { type: "phase"; phase: FaultPhase; round: number; atMs: number }
+  /** Resume the source's guest: the destination never resumed it. */
+  | { type: "cont" }
+  /** `bytes`: the source's stream offset as the phase begins. */
+  | { type: "phase"; phase: FaultPhase; round: number; atMs: number; bytes?: number }
+  | { type: "bytes"; bytes: number; atMs: number }
+  /** The source's migration ended (sent at once, before the digest). */
+  | { type: "outcome"; outcome: "completed" | "failed" | "cancelled"; error?: string; atMs: number }
   | { type: "progress"; record: ProgressRecord }
   | {
     type: "digest";
@@ -91,6 +135,8 @@ export type ControlMessage =
     free?: Uint8Array | null;
     /** Source only: the pages its balloon falsely reported free (bit per page). */
     lied?: Uint8Array | null;
+    /** Source only: the report of the attempt just ended. */
+    report?: SourceReport;
     atMs: number;
   }
   | {

@@ -56,8 +56,11 @@ export interface SourceGuest {
 
 /** Hooks the peer uses to report and to inject faults at phase boundaries. */
 export interface SourceHooks {
-  /** Called as each phase begins; the engine awaits it. */
-  phase?(phase: FaultPhase, round: number): Promise<void> | void;
+  /**
+   * Called as each phase begins, with the stream offset reached (every byte
+   * before it belongs to earlier phases); the engine awaits it.
+   */
+  phase?(phase: FaultPhase, round: number, streamBytes: number): Promise<void> | void;
   /** Called at each dirty-log sync. */
   progress?(record: ProgressRecord): void;
 }
@@ -227,7 +230,9 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     const flushRun = async () => {
       const len = runCount * PAGE_SIZE;
       const direct = runCount >= DIRECT_PAGES_MIN;
-      if (w.free < 20 + (direct ? 0 : len)) await w.flush();
+      // Room for the whole record (head, count, pad, data unless direct, one crc per page):
+      // once started, a record is never split by a flush the gate could refuse.
+      if (w.free < 16 + 4 * runCount + (direct ? 0 : len)) await w.flush();
       const rb = blocks[runBlock];
       const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
       w.u16(runCount);
@@ -278,7 +283,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   };
 
   try {
-    await hooks.phase?.("setup", 0);
+    await hooks.phase?.("setup", 0, w.offset);
     w.header();
     await w.setup({
       pageSize: PAGE_SIZE,
@@ -293,7 +298,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     record("bulk", ram.totalPages, 0);
     setupDoneAtMs = clock.nowMs();
 
-    await hooks.phase?.("bulk", 0);
+    await hooks.phase?.("bulk", 0, w.offset);
     let t = clock.nowMs();
     let sent = w.offset;
     await sendDirty(0);
@@ -326,7 +331,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
         break;
       }
       hinting?.request();
-      await hooks.phase?.("round", round);
+      await hooks.phase?.("round", round, w.offset);
       t = clock.nowMs();
       sent = w.offset;
       await sendDirty(round);
@@ -335,7 +340,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
 
     // Stop-and-copy.
-    await hooks.phase?.("stop-and-copy", round);
+    await hooks.phase?.("stop-and-copy", round, w.offset);
     stopAtMs = clock.nowMs();
     guestStopped = true;
     const device = await guest.stop();
@@ -345,7 +350,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     record("stop-and-copy", bitmap.count(), newly);
     limit = 0;
     await sendDirty(round);
-    await hooks.phase?.("device-state", round);
+    await hooks.phase?.("device-state", round, w.offset);
     await w.device(device);
     await w.end();
     stats.bytes[K_OVERHEAD] += 5 + device.length + 4 + 5; // device section, end, crcs

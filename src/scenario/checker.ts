@@ -170,11 +170,20 @@ export function evaluateExpectations(expect: Expectations, result: Result): Expe
       result.error ? ` (${result.error})` : ""
     }`,
   }));
-  const memoryEqual = expect.memoryEqual ?? true;
+  // A guest that died with its process leaves nothing to compare.
+  const memoryEqual = expect.memoryEqual !== undefined
+    ? expect.memoryEqual
+    : expect.guestLost
+    ? null
+    : true;
   check("memoryEqual", () => ({
     ok: result.memoryEqual === memoryEqual,
     detail: result.memoryEqual === null
-      ? "unknown: no digest to compare"
+      ? result.guestLost
+        ? `nothing to compare: the guest died with its process${
+          memoryEqual === null ? "" : ", expected a comparison"
+        }`
+        : "unknown: no digest to compare"
       : `${
         result.memoryEqual
           ? "equal"
@@ -185,6 +194,7 @@ export function evaluateExpectations(expect: Expectations, result: Result): Expe
           : ""
       }${result.freePagesExcluded ? `; ${result.freePagesExcluded} free pages not compared` : ""}`,
   }));
+  checkFailureOutcome(expect, result, check);
   if (expect.downtimeMsMax !== undefined) {
     const max = expect.downtimeMsMax;
     check("downtimeMsMax", () => ({
@@ -224,4 +234,67 @@ export function countBits(bytes: Uint8Array): number {
     for (; v; v &= v - 1) n++;
   }
   return n;
+}
+
+/**
+ * What a run that did not complete must show (nothing lost): the source guest
+ * still running, unless the scenario expects it lost with a killed source;
+ * the destination discarded; every fault fired; nothing left behind.
+ */
+function checkFailureOutcome(
+  expect: Expectations,
+  result: Result,
+  check: (name: string, f: () => { ok: boolean; detail: string }) => void,
+): void {
+  const lost = result.guestLost ?? false;
+  if (expect.guestLost !== undefined) {
+    check("guestLost", () => ({
+      ok: lost === expect.guestLost,
+      detail: lost ? "the guest died with its process" : "the guest survived",
+    }));
+  }
+  if (result.outcome !== "completed" && result.sourceGuestRunning !== undefined) {
+    check("sourceGuestRunning", () => ({
+      ok: result.sourceGuestRunning === true || (lost && expect.guestLost === true),
+      detail: result.sourceGuestRunning
+        ? "the source guest kept running"
+        : lost
+        ? "the source guest died with its process"
+        : "the source guest is not running",
+    }));
+  }
+  const resumed = result.destination?.resumed;
+  if (result.outcome !== "completed" && resumed !== undefined) {
+    check("destinationDiscarded", () => ({
+      ok: !resumed,
+      detail: resumed
+        ? "the destination resumed the guest although the migration did not complete"
+        : "the destination never resumed the guest",
+    }));
+  }
+  const notFired = result.faultsNotFired;
+  if (notFired && (notFired.length || result.faults.length)) {
+    check("faultsFired", () => ({
+      ok: notFired.length === 0,
+      detail: notFired.length
+        ? notFired.map((f) => `faults[${f.index}] ${f.action}: ${f.reason}`).join("; ")
+        : `${result.faults.length} fired`,
+    }));
+  }
+  const c = result.cleanup;
+  if (c) {
+    check("cleanup", () => {
+      const left = [
+        ...c.processesLeft.map((p) => `process ${p}`),
+        ...c.tempFilesLeft,
+        ...c.namespacesLeft.map((n) => `network namespace ${n}`),
+      ];
+      return {
+        ok: left.length === 0,
+        detail: left.length
+          ? `left behind: ${left.join(", ")}`
+          : "no process, file or namespace left",
+      };
+    });
+  }
 }

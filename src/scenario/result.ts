@@ -33,6 +33,10 @@ export interface RunFacts {
   wall: Record<string, unknown>;
   /** Pages the guest's balloon falsely reported free (null or absent: it never lied). */
   liedPages?: number | null;
+  /** Real mode: whether the destination resumed the guest. */
+  destinationResumed?: boolean;
+  /** Further result fields (faults, attempts, cleanup...), set before the expectations are judged. */
+  extra?: Partial<Result>;
 }
 
 /** Assembles the result and evaluates the scenario's expectations. */
@@ -93,9 +97,11 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
         error: dst.error ?? null,
         receivedBytes: dst.receivedBytes,
         touchesAfterResume: dst.touchesAfterResume,
+        ...(f.destinationResumed !== undefined ? { resumed: f.destinationResumed } : {}),
       }
       : null,
     wall,
+    ...f.extra,
   };
   if (src.hints) result.hints = src.hints;
   if (cmp?.freePagesExcluded !== undefined) {

@@ -35,6 +35,21 @@ export function formatSummary(r: Result): string {
     ["pages", kinds(r.pages, String)],
   ];
   if (r.hints) rows.push(["hints", hintLine(r)]);
+  if (r.network && r.network.link !== "direct") {
+    rows.push(["network", `${r.network.link} link, ${r.network.events.length} events`]);
+  }
+  for (const f of r.faults) {
+    rows.push([
+      "fault",
+      `${f.action} at ${f.phase} ${f.round}, byte ${f.bytes}, ${
+        f.firedAtMs.toFixed(0)
+      } ms: ${f.observed}`,
+    ]);
+  }
+  for (const f of r.faultsNotFired ?? []) rows.push(["fault", `${f.action}: ${f.reason}`]);
+  if ((r.attempts?.length ?? 0) > 1) {
+    rows.push(["attempts", r.attempts!.map((a) => `${a.attempt}: ${a.outcome}`).join(", ")]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   lines.push("expectations:");

@@ -116,7 +116,10 @@ export interface SimSpec {
 /** What the scenario expects of the run. */
 export interface Expectations {
   outcome?: Outcome;
-  memoryEqual?: boolean;
+  /** null: nothing to compare (the guest died with its process; goes with `guestLost: true`). */
+  memoryEqual?: boolean | null;
+  /** The guest died with a killed peer (kill-source before the switchover). Default false. */
+  guestLost?: boolean;
   downtimeMsMax?: number;
   totalTimeMsMax?: number;
   bytesMax?: number;
@@ -182,11 +185,35 @@ export interface ExpectationResult {
 export interface FaultRecord {
   action: FaultAction;
   at: FaultTrigger;
+  /** Milliseconds since the migration started. */
   firedAtMs: number;
+  /** The phase the source was in (for `resume`: the destination's). */
   phase: string;
   round: number;
+  /** The source's stream offset when it fired. */
   bytes: number;
+  /** What the harness saw: the injection, the link, each peer's outcome, the source guest. */
   observed: string;
+  /** partition, stop-*: the duration asked for. */
+  durationMs?: number;
+  /** corrupt: bytes corrupted. */
+  corruptBytes?: number;
+  /** The migration attempt it fired in (2: after a retry). */
+  attempt?: number;
+  /** Milliseconds from the fault to the end of the source's migration (null: unknown, or before it). */
+  endedAfterMs?: number | null;
+  /** Milliseconds from the fault to the end of the destination's migration (null: unknown, or before it). */
+  destinationEndedAfterMs?: number | null;
+}
+
+/** One migration attempt (a retry makes a second one). */
+export interface AttemptRecord {
+  attempt: number;
+  outcome: Outcome;
+  error?: string;
+  destinationOutcome: string;
+  destinationError?: string | null;
+  destinationResumed: boolean;
 }
 
 /** Why ranges were refused. Batches refused whole count all their ranges. */
@@ -274,6 +301,18 @@ export interface Result {
     error: string | null;
     receivedBytes: number;
     touchesAfterResume: number;
+    /** Whether it resumed the guest (false: discarded, or died first). */
+    resumed?: boolean;
   } | null;
+  /** The guest died with a killed peer before the switchover: nothing left to check. */
+  guestLost?: boolean;
+  /** Every migration attempt, in order (two with `retry` after a failure). */
+  attempts?: AttemptRecord[];
+  /** Faults that never fired, and why. */
+  faultsNotFired?: { index: number; action: string; at: FaultTrigger; reason: string }[];
+  /** The link between the peers: direct, the shaping proxy or the kernel, and what it did. */
+  network?: { link: "direct" | "proxy" | "kernel"; events: { atMs: number; what: string }[] };
+  /** What the run left behind after the runner cleaned up (all empty when clean). */
+  cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
   [key: string]: unknown;
 }

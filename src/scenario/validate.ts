@@ -227,17 +227,16 @@ export function resolveScenario(
 
   const network = resolveNetwork((s.network ?? {}) as Record<string, unknown>, errors);
   const faults = resolveFaults(s.faults ?? [], errors);
-  if (mode === "real") {
-    const n = network;
-    if (
-      n.bandwidthBytesPerSec > 0 || n.latencyMs > 0 || n.jitterMs > 0 || n.schedule.length ||
-      n.kernel
-    ) {
-      errors.push('network: shaping between real peers is not available yet; use mode "sim"');
-    }
-    if (faults.length) {
-      errors.push("faults: fault injection between real peers is not available yet");
-    }
+  if (network.kernel) {
+    if (mode !== "real") errors.push("network.kernel: kernel shaping exists in real mode only");
+    faults.forEach((f, i) => {
+      if (f?.action === "corrupt") {
+        errors.push(
+          `faults[${i}].action: corrupt needs the userspace link (netem corrupt is not available); ` +
+            "leave network.kernel false",
+        );
+      }
+    });
   }
   const sim = resolveSim(s.sim, errors);
   const retry = s.retry ?? false;
@@ -261,8 +260,14 @@ export function resolveScenario(
         errors.push(`expect.${k}: must be a number >= 0`);
       }
     }
-    if (expect.memoryEqual !== undefined && typeof expect.memoryEqual !== "boolean") {
-      errors.push("expect.memoryEqual: must be true or false");
+    if (
+      expect.memoryEqual !== undefined && expect.memoryEqual !== null &&
+      typeof expect.memoryEqual !== "boolean"
+    ) {
+      errors.push("expect.memoryEqual: must be true, false or null (nothing to compare)");
+    }
+    if (expect.guestLost !== undefined && typeof expect.guestLost !== "boolean") {
+      errors.push("expect.guestLost: must be true or false");
     }
   }
   const warmupMs = s.warmupMs ?? 200;

@@ -74,6 +74,8 @@ export class StreamWriter {
   #crc = 0;
   #crcPos = 0;
   #pageCrcs = new Uint32Array(RUN_PAGES_MAX);
+  /** Where the last record head began in the current buffer. */
+  #headAt = -1;
 
   /** Creates a writer on `link`. */
   constructor(link: Link, options: StreamWriterOptions = {}) {
@@ -113,9 +115,14 @@ export class StreamWriter {
   /** Sends the current buffer (after the previous one finished) and switches buffers. */
   async flush(): Promise<void> {
     if (this.pos === this.#start) return;
+    if (this.#gate) await this.#gate(this.pos - this.#start);
+    await this.#send();
+  }
+
+  async #send(): Promise<void> {
+    if (this.pos === this.#start) return;
     this.checksum();
     const n = this.pos - this.#start;
-    if (this.#gate) await this.#gate(n);
     const prev = this.#inflight;
     if (prev) await prev;
     const out = this.buf.subarray(this.#start, this.pos);
@@ -128,6 +135,7 @@ export class StreamWriter {
     this.view = this.#views[this.#cur];
     this.#start = this.#flushed & 7;
     this.pos = this.#crcPos = this.#start;
+    this.#headAt = -1;
   }
 
   /** The CRC-32 of every stream byte written so far (buffered ones included). */
@@ -166,11 +174,23 @@ export class StreamWriter {
   /**
    * Sends `data` straight to the link after what is buffered, without copying
    * it (guest RAM goes to the socket as it is). `data.length` must keep the
-   * stream 8-aligned if the caller relies on alignment afterwards.
+   * stream 8-aligned if the caller relies on alignment afterwards. `data` is
+   * the payload of the record whose head was written last: if the gate
+   * refuses, that head is taken back.
    */
   async direct(data: Uint8Array): Promise<void> {
-    await this.flush();
-    if (this.#gate) await this.#gate(data.length);
+    // One gate for the buffered bytes (they end with this data's record head)
+    // and the data: when it refuses (cancel), the head is dropped unsent, so
+    // that an abort section still follows a whole record.
+    if (this.#gate) {
+      try {
+        await this.#gate(this.pos - this.#start + data.length);
+      } catch (e) {
+        if (this.#headAt >= this.#start) this.pos = this.#headAt;
+        throw e;
+      }
+    }
+    await this.#send();
     const prev = this.#inflight;
     if (prev) await prev;
     const p = this.#link.write(data);
@@ -179,6 +199,7 @@ export class StreamWriter {
     this.#flushed += data.length;
     this.#start = this.#flushed & 7;
     this.pos = this.#crcPos = this.#start;
+    this.#headAt = -1;
   }
 
   /** Flushes and waits until everything is on the link. */
@@ -279,6 +300,7 @@ export class StreamWriter {
    */
   recordHead(kind: number, block: number, page: number, pages: number): number {
     const start = this.pos;
+    this.#headAt = start;
     if (block === this.#lastBlock) {
       if (page === this.#nextPage) {
         this.buf[this.pos++] = kind | ADDR_NEXT;
