@@ -62,7 +62,10 @@ Deno.test("ci: runs a suite, judges it against the stored baseline, writes JUnit
     const second = await ci(suite, "--db", db, "--quiet");
     assertEquals(second.code, 0, second.stdout + second.stderr);
     assertMatch(second.stdout, /suite tiny-ci: baseline batch \d{8}-\d{6}-[0-9a-f]{4} \(2 runs\)/);
-    assertMatch(second.stdout, /held: outcome, memoryEqual, downtimeMsMax, bytesTotal vs baseline/);
+    assertMatch(
+      second.stdout,
+      /held: outcome, memoryEqual, cleanup, downtimeMsMax, bytesTotal vs baseline/,
+    );
 
     // A stored baseline that sent a tenth of the bytes: the suite regressed.
     const store = ResultsStore.open(db);

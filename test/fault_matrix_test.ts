@@ -44,7 +44,7 @@ for (const row of faultMatrix()) {
       if (!s.expect?.guestLost) {
         assertEquals(r.sourceGuestRunning, true);
         assertEquals(r.memoryEqual, true, "the source guest equals a replay of its workload");
-        assertEquals(r.counterInvariant?.ok, true);
+        if (r.counterInvariant !== null) assertEquals(r.counterInvariant?.ok, true);
       }
     }
     if (row.silent) {
