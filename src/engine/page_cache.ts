@@ -74,6 +74,12 @@ export class PageCache {
     return s;
   }
 
+  /** The slot holding `page`, without touching its age; -1 when not cached. */
+  slotOf(page: number): number {
+    const s = page & this.#mask;
+    return this.keys[s] === page ? s : -1;
+  }
+
   /**
    * Claims the slot for `page` in `generation` and returns it; the caller
    * then writes the page into `data` at `slot * PAGE_SIZE`. Returns -1 (and

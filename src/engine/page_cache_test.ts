@@ -9,6 +9,8 @@ Deno.test("page cache: keyed by global page, direct-mapped on the low bits", () 
   assertEquals(c.insert(12, 1), 4);
   assertEquals(c.lookup(3, 1), 3);
   assertEquals(c.lookup(11, 1), -1, "11 maps to slot 3 but is not the page there");
+  assertEquals(c.slotOf(12), 4);
+  assertEquals(c.slotOf(4), -1);
   assertEquals(c.used, 2);
   assertEquals(c.bytes, 8 * PAGE_SIZE);
   c.page(4).fill(9);
