@@ -97,6 +97,7 @@ async function main(args: string[]): Promise<number> {
   summary.loadedAtMs = report.loadedAtMs;
   summary.receivedBytes = report.receivedBytes;
   summary.rounds = report.rounds;
+  summary.decompressMs = report.decompressMs;
   let vcpu: Vcpu | null = null;
   if (report.outcome === "completed" && report.ram && state) {
     const ram: Ram = report.ram;

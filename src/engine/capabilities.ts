@@ -171,7 +171,8 @@ export const CAPABILITIES: CapabilityDecl[] = [
         name: "compressLevel",
         default: 1,
         parse: int(1, 9),
-        doc: "1 (fastest, QEMU's default) to 9 (smallest); zstd reads the same number on its scale.",
+        doc:
+          "1 (fastest, QEMU's default) to 9 (smallest); zstd reads the same number on its scale.",
       },
     ],
     conflicts: [

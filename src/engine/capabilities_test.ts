@@ -42,9 +42,18 @@ Deno.test("capabilities: parameters are parsed, and every bad one is listed at o
   });
   assertEquals(bad.errors.length, 4, bad.errors.join("\n"));
   assertMatch(bad.errors[0], /^migration\.parameters\.xbzrleCacheSize: must be a power-of-two/);
-  assertMatch(bad.errors[1], /^migration\.parameters\.xbzrleOverflowBytes: must be a whole number in 1\.\.4096/);
-  assertMatch(bad.errors[2], /^migration\.parameters\.compressMethod: must be one of "deflate", "zstd"/);
-  assertMatch(bad.errors[3], /^migration\.parameters\.compressLevel: must be a whole number in 1\.\.9/);
+  assertMatch(
+    bad.errors[1],
+    /^migration\.parameters\.xbzrleOverflowBytes: must be a whole number in 1\.\.4096/,
+  );
+  assertMatch(
+    bad.errors[2],
+    /^migration\.parameters\.compressMethod: must be one of "deflate", "zstd"/,
+  );
+  assertMatch(
+    bad.errors[3],
+    /^migration\.parameters\.compressLevel: must be a whole number in 1\.\.9/,
+  );
   const notOn = resolveMigration({ parameters: { xbzrleCacheSize: "8MiB", compressLevel: 3 } });
   assertEquals(notOn.errors, [
     "migration.parameters.xbzrleCacheSize: belongs to capability xbzrle, which is not on",
@@ -58,9 +67,17 @@ Deno.test("capabilities: a conflict declared by one side only is refused once, n
   try {
     const r = resolveMigration({ capabilities: { xbzrle: true, compress: true, mappedRam: true } });
     assertEquals(r.errors.length, 2, r.errors.join("\n"));
-    assertMatch(r.errors[0], /^migration\.capabilities: mappedRam and xbzrle cannot be combined: mapped-ram/);
-    assertMatch(r.errors[1], /^migration\.capabilities: compress and mappedRam cannot be combined: /);
-    assertOk(resolveMigration({ capabilities: { xbzrle: true, compress: true } }).errors.length === 0);
+    assertMatch(
+      r.errors[0],
+      /^migration\.capabilities: mappedRam and xbzrle cannot be combined: mapped-ram/,
+    );
+    assertMatch(
+      r.errors[1],
+      /^migration\.capabilities: compress and mappedRam cannot be combined: /,
+    );
+    assertOk(
+      resolveMigration({ capabilities: { xbzrle: true, compress: true } }).errors.length === 0,
+    );
   } finally {
     CAPABILITIES.pop();
   }

@@ -128,21 +128,77 @@ Deno.test("destination refuses malformed XBZRLE and compressed records, naming w
   const garbage = new Uint8Array(40).fill(0x5a);
   const cases: [string, Parts, RegExp][] = [
     ["XBZRLE not negotiated", { caps: CAP_COMPRESS }, /Record kind 3 \(xbzrle\) is not allowed/],
-    ["compression not negotiated", { caps: CAP_XBZRLE, params: new Uint8Array(0) }, /Record kind 4 \(deflate\) is not allowed/],
-    ["no compress method", { params: new Uint8Array(0) }, /asks for compression but names no compressMethod/],
-    ["unknown setup parameter", { params: encodeSetupParams({ bogus: 1 } as never) }, /Setup parameter "bogus" is unknown/],
-    ["bad compress method", { params: encodeSetupParams({ compressMethod: "lz4" as never }) }, /compressMethod "lz4" is not/],
-    ["XBZRLE length 0", { xbzrle: { len: 0, data: [] } }, /XBZRLE record length 0 is not in 1\.\.4096/],
+    [
+      "compression not negotiated",
+      { caps: CAP_XBZRLE, params: new Uint8Array(0) },
+      /Record kind 4 \(deflate\) is not allowed/,
+    ],
+    [
+      "no compress method",
+      { params: new Uint8Array(0) },
+      /asks for compression but names no compressMethod/,
+    ],
+    [
+      "unknown setup parameter",
+      { params: encodeSetupParams({ bogus: 1 } as never) },
+      /Setup parameter "bogus" is unknown/,
+    ],
+    [
+      "bad compress method",
+      { params: encodeSetupParams({ compressMethod: "lz4" as never }) },
+      /compressMethod "lz4" is not/,
+    ],
+    [
+      "XBZRLE length 0",
+      { xbzrle: { len: 0, data: [] } },
+      /XBZRLE record length 0 is not in 1\.\.4096/,
+    ],
     ["XBZRLE length past a page", { xbzrle: { len: 5000, data: [] } }, /XBZRLE record length 5000/],
-    ["zero-length non-zero run", { xbzrle: { len: 2, data: [5, 0] } }, /non-zero run of length 0 at byte 1, in the record for page 0 of block "pc.ram"/],
-    ["run past the page end", { xbzrle: { len: 5, data: [0xff, 0x1f, 2, 1, 2] } }, /goes past the page end/],
-    ["run past the record", { xbzrle: { len: 4, data: [1, 9, 1, 2] } }, /needs 9 bytes, the encoding has 2 left/],
-    ["delta against another page", { xbzrle: { len: 3, data: [7, 1, 0xab] } }, /leaves page offset 7 unchanged/],
-    ["compressed count 0", { deflate: { count: 0, len: 5, data: garbage } }, /Compressed record count 0 is not in 1\.\.256/],
-    ["compressed run past the block", { deflate: { count: 4, len: 5, data: garbage } }, /Page 1\.\.4 is past the end of block/],
-    ["compressed length as long as the pages", { deflate: { count: 1, len: 4096, data: garbage } }, /Compressed record length 4096 is not in 1\.\.4095/],
-    ["compressed garbage", { deflate: { count: 2, len: 40, data: garbage } }, /deflate data is not valid: .*, in the compressed record for pages 1\.\.2/],
-    ["compressed too few pages", { deflate: { count: 1, len: PACKED.length, data: PACKED } }, /inflates to more than 4096 bytes/],
+    [
+      "zero-length non-zero run",
+      { xbzrle: { len: 2, data: [5, 0] } },
+      /non-zero run of length 0 at byte 1, in the record for page 0 of block "pc.ram"/,
+    ],
+    [
+      "run past the page end",
+      { xbzrle: { len: 5, data: [0xff, 0x1f, 2, 1, 2] } },
+      /goes past the page end/,
+    ],
+    [
+      "run past the record",
+      { xbzrle: { len: 4, data: [1, 9, 1, 2] } },
+      /needs 9 bytes, the encoding has 2 left/,
+    ],
+    [
+      "delta against another page",
+      { xbzrle: { len: 3, data: [7, 1, 0xab] } },
+      /leaves page offset 7 unchanged/,
+    ],
+    [
+      "compressed count 0",
+      { deflate: { count: 0, len: 5, data: garbage } },
+      /Compressed record count 0 is not in 1\.\.256/,
+    ],
+    [
+      "compressed run past the block",
+      { deflate: { count: 4, len: 5, data: garbage } },
+      /Page 1\.\.4 is past the end of block/,
+    ],
+    [
+      "compressed length as long as the pages",
+      { deflate: { count: 1, len: 4096, data: garbage } },
+      /Compressed record length 4096 is not in 1\.\.4095/,
+    ],
+    [
+      "compressed garbage",
+      { deflate: { count: 2, len: 40, data: garbage } },
+      /deflate data is not valid: .*, in the compressed record for pages 1\.\.2/,
+    ],
+    [
+      "compressed too few pages",
+      { deflate: { count: 1, len: PACKED.length, data: PACKED } },
+      /inflates to more than 4096 bytes/,
+    ],
   ];
   for (const [what, parts, re] of cases) {
     const r = await load(await stream(parts), 7);

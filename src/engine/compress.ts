@@ -90,7 +90,9 @@ export function decompressPages(method: CompressMethod, data: Uint8Array, into: 
   let out: Uint8Array;
   try {
     const options = { maxOutputLength: expected };
-    out = method === "zstd" ? z.zstdDecompressSync(data, options) : zlib.inflateRawSync(data, options);
+    out = method === "zstd"
+      ? z.zstdDecompressSync(data, options)
+      : zlib.inflateRawSync(data, options);
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code === "ERR_BUFFER_TOO_LARGE") {

@@ -47,12 +47,15 @@ Deno.test("compress: hostile data is refused with a RangeError: garbage, too lon
     assertOk(bomb.length < 1 << 20);
     assertThrows(
       () => decompressPages(method, bomb, into),
-      (e: unknown) => e instanceof RangeError && /inflates to more than 8192 bytes/.test((e as Error).message),
+      (e: unknown) =>
+        e instanceof RangeError && /inflates to more than 8192 bytes/.test((e as Error).message),
     );
     const short = c.compress(new Uint8Array(PAGE_SIZE).fill(1));
     assertThrows(
       () => decompressPages(method, short, into),
-      (e: unknown) => e instanceof RangeError && /inflates to 4096 bytes, expected 8192/.test((e as Error).message),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        /inflates to 4096 bytes, expected 8192/.test((e as Error).message),
     );
     const good = c.compress(new Uint8Array(2 * PAGE_SIZE).fill(5));
     assertThrows(
@@ -70,7 +73,9 @@ Deno.test("compress fuzz: mutated batches never crash and never yield a wrong le
     let accepted = 0;
     for (let r = 0; r < 300; r++) {
       const bad = good.slice();
-      for (let k = 0; k < 1 + prng.nextInt(4); k++) bad[prng.nextInt(bad.length)] ^= 1 << prng.nextInt(8);
+      for (let k = 0; k < 1 + prng.nextInt(4); k++) {
+        bad[prng.nextInt(bad.length)] ^= 1 << prng.nextInt(8);
+      }
       const into = new Uint8Array(pages.length);
       try {
         decompressPages(method, bad, into);

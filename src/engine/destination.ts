@@ -297,7 +297,9 @@ async function loadRam(
         r.checkRun(count);
         if (len < 1 || len >= count * PAGE_SIZE) {
           throw r.error(
-            `Compressed record length ${len} is not in 1..${count * PAGE_SIZE - 1} for ${count} pages`,
+            `Compressed record length ${len} is not in 1..${
+              count * PAGE_SIZE - 1
+            } for ${count} pages`,
             at,
           );
         }
@@ -333,7 +335,9 @@ async function loadRam(
 
 function notNegotiated(r: StreamReader, kind: number, at: number): RangeError {
   return r.error(
-    `Record kind ${kind} (${KIND_NAMES[kind] ?? "unknown"}) is not allowed by the negotiated capabilities`,
+    `Record kind ${kind} (${
+      KIND_NAMES[kind] ?? "unknown"
+    }) is not allowed by the negotiated capabilities`,
     at,
   );
 }

@@ -142,7 +142,10 @@ Deno.test("engine with xbzrle: deltas after the bulk pass, memory equal, a fract
   assertEquals(rounds.length, xb.src.progress.length);
   assertOk(rounds.some((p) => p.xbzrle!.encodingRate > 5));
   const ratio = afterBulk(xb.src) / afterBulk(plain.src);
-  assertOk(ratio <= 0.3, `xbzrle sent ${(ratio * 100).toFixed(1)} % of plain's bytes after the bulk pass`);
+  assertOk(
+    ratio <= 0.3,
+    `xbzrle sent ${(ratio * 100).toFixed(1)} % of plain's bytes after the bulk pass`,
+  );
 });
 
 Deno.test("engine with xbzrle: a cache far smaller than the guest (collisions, ageing) keeps memory equal", async () => {
@@ -188,7 +191,10 @@ Deno.test("engine with compress (and with xbzrle too): compressible guest, memor
     assertOk(st.bytesAfter < c.src.bytes.deflate + c.src.bytes.normal);
     assertOk(c.src.pages.deflate > 500);
     assertEquals(c.dst.pages.deflate, c.src.pages.deflate);
-    assertOk(c.src.bytes.total < plain.src.bytes.total / 2, `${method}: ${c.src.bytes.total} vs ${plain.src.bytes.total}`);
+    assertOk(
+      c.src.bytes.total < plain.src.bytes.total / 2,
+      `${method}: ${c.src.bytes.total} vs ${plain.src.bytes.total}`,
+    );
   }
   const both = await run({ compress: true, xbzrle: true });
   assertOk(both.src.pages.xbzrle > 0 && both.src.pages.deflate > 0);

@@ -34,6 +34,29 @@ export function formatSummary(r: Result): string {
     ["bytes", kinds(r.bytes, formatBytes)],
     ["pages", kinds(r.pages, String)],
   ];
+  if (r.xbzrle) {
+    const x = r.xbzrle;
+    rows.push([
+      "xbzrle",
+      `cache ${formatBytes(x.cacheSizeBytes)}, ${formatBytes(x.bytes)} in ${x.pages} pages, ` +
+      `${x.unchangedPages} unchanged, ${x.cacheMisses} cache misses (rate ${
+        x.cacheMissRate.toFixed(3)
+      }), encoding rate ${x.encodingRate.toFixed(1)}, ${x.overflows} overflows`,
+    ]);
+  }
+  if (r.compression) {
+    const c = r.compression;
+    rows.push([
+      "compression",
+      `${c.method} level ${c.level}: ${formatBytes(c.bytesBefore)} -> ${
+        formatBytes(c.bytesAfter)
+      } (${
+        (c.ratio * 100).toFixed(1)
+      } %) in ${c.batches} batches (${c.incompressibleBatches} did not shrink), ` +
+      `compress ${c.compressMs.toFixed(0)} ms` +
+      (c.decompressMs !== undefined ? `, decompress ${c.decompressMs.toFixed(0)} ms` : ""),
+    ]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   lines.push("expectations:");
