@@ -4,6 +4,13 @@
  * @module
  */
 import { runEngineBench } from "./engine_bench.ts";
+import { runXbzrleBench } from "./xbzrle_bench.ts";
 
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
 await runEngineBench();
+
+console.log();
+console.log(
+  "== xbzrle: encode and decode of one page against its old copy, TypeScript and C (gcc -O2)",
+);
+await runXbzrleBench();

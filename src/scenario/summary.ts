@@ -74,13 +74,18 @@ function kinds(c: Record<string, number>, f: (n: number) => string): string {
 /** One progress line: phase, round, transferred, remaining, rate, expected downtime. */
 export function formatProgress(p: ProgressRecord): string {
   const rate = p.bandwidthBytesPerSec > 0 ? `${formatBytes(p.bandwidthBytesPerSec)}/s` : "-";
-  const eta = p.bandwidthBytesPerSec > 0
-    ? `${((p.remainingBytes / p.bandwidthBytesPerSec) * 1000).toFixed(0)} ms`
+  const eta = p.bandwidthBytesPerSec > 0 && Number.isFinite(p.expectedDowntimeMs)
+    ? `${p.expectedDowntimeMs.toFixed(0)} ms`
     : "-";
+  const xb = p.xbzrle
+    ? `, xbzrle ${formatBytes(p.xbzrle.bytes)} in ${p.xbzrle.pages} pages (miss rate ${
+      p.xbzrle.cacheMissRate.toFixed(2)
+    }, encoding rate ${p.xbzrle.encodingRate.toFixed(1)})`
+    : "";
   return `${(p.timeMs / 1000).toFixed(2)}s ${p.phase} ${p.round}: sent ${
     formatBytes(p.transferredBytes)
   }, ` +
     `remaining ${formatBytes(p.remainingBytes)}, ${rate}, dirty ${
       formatBytes(p.dirtyRateBytesPerSec)
-    }/s, expected downtime ${eta}`;
+    }/s, expected downtime ${eta}${xb}`;
 }
