@@ -3,7 +3,9 @@
  * beside the same encoding in plain C (bench/xbzrle.c, compiled with
  * `gcc -O2` into a temporary directory that is removed afterwards), on the
  * same page pairs: 1 %, 10 % and 50 % of the bytes changed, in clustered
- * runs and scattered. Both sides check that they wrote the same bytes.
+ * runs and scattered. Both sides check that they wrote the same bytes. Each
+ * side is measured three times, in turn, and its best counts (the machine is
+ * shared: whoever runs while others are busy looks slow).
  *
  * MB/s are page bytes (4096 per page) per second. Aim: the TypeScript
  * encoder at 50 % or more of C at 10 % changed.
@@ -16,7 +18,9 @@ import { decodeXbzrle, encodeXbzrle } from "../src/engine/xbzrle.ts";
 /** Pages per pair set (4 MiB old + 4 MiB new: beyond the L2 cache, as guest RAM is). */
 const PAGES = 1024;
 /** Shortest measuring time per figure. */
-const MIN_MS = 400;
+const MIN_MS = 250;
+/** Measurements of each side per case; the best counts. */
+const REPEATS = 3;
 
 /** One measured case. */
 export interface XbzrleBenchRow {
@@ -171,15 +175,28 @@ export async function runXbzrleBench(): Promise<XbzrleBenchRow[]> {
       for (const clustered of [true, false]) {
         const name = `${share * 100} % ${clustered ? "clustered" : "scattered"}`;
         const { old, cur } = pairs(share, clustered, seed++);
-        const ts = measureTs(old, cur);
-        const mine = fnv(ts.encs, ts.lens);
-        let c: XbzrleBenchRow["c"] = null;
+        const file = `${dir}/pairs.bin`;
         if (bin) {
-          const file = `${dir}/pairs.bin`;
           const all = new Uint8Array(2 * PAGES * PAGE_SIZE);
           all.set(old);
           all.set(cur, old.length);
           await Deno.writeFile(file, all);
+        }
+        // TypeScript and C in turn, best of each: on a shared machine the
+        // other processes slow whichever runs at the time.
+        let ts = measureTs(old, cur);
+        const mine = fnv(ts.encs, ts.lens);
+        let c: XbzrleBenchRow["c"] = null;
+        for (let rep = 0; rep < REPEATS; rep++) {
+          if (rep > 0) {
+            const again = measureTs(old, cur);
+            ts = {
+              ...ts,
+              encodeMBps: Math.max(ts.encodeMBps, again.encodeMBps),
+              decodeMBps: Math.max(ts.decodeMBps, again.decodeMBps),
+            };
+          }
+          if (!bin) continue;
           const out = await new Deno.Command(bin, {
             args: [file, String(PAGES), String(MIN_MS)],
             stdout: "piped",
@@ -194,7 +211,12 @@ export async function runXbzrleBench(): Promise<XbzrleBenchRow[]> {
               `${name}: C and TypeScript encodings differ (C ${sum} bytes ${hash}, TS ${mine.sum} bytes ${mine.hash})`,
             );
           }
-          c = { encodeMBps: Number(e), decodeMBps: Number(d) };
+          const prev: { encodeMBps: number; decodeMBps: number } = c ??
+            { encodeMBps: 0, decodeMBps: 0 };
+          c = {
+            encodeMBps: Math.max(prev.encodeMBps, Number(e)),
+            decodeMBps: Math.max(prev.decodeMBps, Number(d)),
+          };
         }
         const ok = Array.from(ts.lens).filter((n) => n >= 0);
         rows.push({

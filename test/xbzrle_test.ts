@@ -37,9 +37,17 @@ async function pairRatio(xbzrle: Scenario, plain: Scenario) {
   assertEquals(xbzrle.seed, plain.seed);
   assertEquals(xbzrle.guest, plain.guest);
   assertEquals(xbzrle.network, plain.network);
-  const x = await run(xbzrle);
-  const p = await run(plain);
-  return { x, p, ratio: afterBulk(x) / afterBulk(p) };
+  assertEquals(plain.migration!.parameters!.downtimeLimitMs, 0);
+  for (let attempt = 1;; attempt++) {
+    const x = await run(xbzrle);
+    const p = await run(plain);
+    // A downtime limit of 0 is met only by a sync that finds nothing dirty:
+    // plain's guest stalled for a whole round (a busy machine starved its
+    // vCPU thread), and the pair measured something else. Once more.
+    if (p.converged && attempt < 2) continue;
+    assertEquals(p.forcedStop, true, `plain stopped after ${p.rounds} rounds, twice`);
+    return { x, p, ratio: afterBulk(x) / afterBulk(p) };
+  }
 }
 
 function checkXbzrleStats(r: Result): void {
@@ -80,8 +88,13 @@ Deno.test("xbzrle on a hot set with 64-byte writes: memory equal, at most 30 % o
 });
 
 Deno.test("a hot set plain precopy cannot bring under its downtime limit converges with xbzrle", async () => {
-  const p = await run(convergePlain);
+  let p = await runScenario(convergePlain);
+  // Plain converges only if its guest stalls for a whole round (a busy
+  // machine starving the vCPU thread): then the run measured something else.
+  if (p.outcome !== "cancelled") p = await runScenario(convergePlain);
   assertEquals(p.outcome, "cancelled", p.error);
+  assertEquals(p.memoryEqual, true, "the source guest is intact");
+  assertEquals(p.passed, true, JSON.stringify(p.expectations));
   assertEquals(p.converged, false);
   assertEquals(p.sourceGuestRunning, true);
   const x = await run(convergeXbzrle);
