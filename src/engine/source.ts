@@ -10,6 +10,11 @@
  * 4. stop-and-copy: pause the vCPU, final sync, send the rest, device state,
  *    end; then wait for the destination's ack on the return path.
  *
+ * With `xbzrle`, the rounds after the bulk pass send a dirty page found in
+ * the page cache as a delta against the copy the destination holds, and the
+ * cache always holds exactly that copy (docs/xbzrle.md); with `compress`,
+ * pages that go in full are compressed in batches (docs/compression.md).
+ *
  * A failure or cancel at any point leaves the source guest running with its
  * memory untouched (the engine only reads guest RAM).
  *
