@@ -79,6 +79,27 @@ function* pagePairs(prng: Prng): Generator<[string, Uint8Array, Uint8Array]> {
       }
     }
   }
+  // Bit patterns whose doubles compare in other ways than their bits: +0/-0, NaNs.
+  const zeros = new Uint8Array(PAGE_SIZE);
+  const negZero = zeros.slice();
+  negZero[8 * 300 + 7] = 0x80; // the sign byte of the double at byte 2400: -0
+  yield ["+0 to -0 in a long zero stretch", zeros, negZero];
+  yield ["-0 to +0", negZero, zeros];
+  const nans = new Uint8Array(PAGE_SIZE);
+  const f64 = new Float64Array(nans.buffer);
+  f64.fill(NaN);
+  const nanPayload = nans.slice();
+  nanPayload[8 * 200] ^= 1; // another NaN: the doubles never compare equal, the bits differ here only
+  yield ["NaN to a NaN with another payload", nans, nanPayload];
+  yield [
+    "NaNs unchanged but one byte at the end",
+    nans,
+    (() => {
+      const x = nans.slice();
+      x[PAGE_SIZE - 1] ^= 2;
+      return x;
+    })(),
+  ];
   // Zero pages and pages with zero bytes: XOR zero inside words.
   const zero = new Uint8Array(PAGE_SIZE);
   const sparse = zero.slice();
