@@ -12,13 +12,18 @@
  * ```
  * @module
  */
-export { runScenario } from "./src/scenario/runner.ts";
+export { KernelShapingUnavailable, runScenario } from "./src/scenario/runner.ts";
+export { FaultSchedule } from "./src/faults/schedule.ts";
+export type { Firing } from "./src/faults/schedule.ts";
+export { injectFault } from "./src/faults/inject.ts";
+export type { FaultTargets } from "./src/faults/inject.ts";
 export type { RunOptions } from "./src/scenario/runner.ts";
 export { resolveScenario } from "./src/scenario/validate.ts";
 export type { ResolvedScenario } from "./src/scenario/validate.ts";
 export { loadScenario } from "./src/scenario/load.ts";
 export { formatSummary } from "./src/scenario/summary.ts";
 export type {
+  AttemptRecord,
   BalloonBehaviour,
   ExpectationResult,
   Expectations,
@@ -28,6 +33,8 @@ export type {
   FaultSpec,
   FaultTrigger,
   GuestSpec,
+  HintRejections,
+  HintStats,
   KindCounters,
   MigrationSpec,
   NetworkSpec,
@@ -39,3 +46,14 @@ export type {
   WorkloadSpec,
 } from "./src/scenario/types.ts";
 export { BASE_PARAMETERS, CAPABILITIES, resolveMigration } from "./src/engine/capabilities.ts";
+export { loadGroup, resolveGroup } from "./src/report/group.ts";
+export type { Group, GroupCase } from "./src/report/group.ts";
+export { runGroup } from "./src/report/compare.ts";
+export type { CompareOptions } from "./src/report/compare.ts";
+export type { Comparison } from "./src/report/comparison.ts";
+export { ResultsStore } from "./src/report/store.ts";
+export type { RunFilter, StoredRun } from "./src/report/store.ts";
+export { renderMarkdown } from "./src/report/markdown.ts";
+export { renderHtml } from "./src/report/html.ts";
+export { loadSuite, runSuite } from "./src/report/suite.ts";
+export { METRICS } from "./src/report/metrics.ts";

@@ -5,12 +5,21 @@
  */
 import { runEngineBench } from "./engine_bench.ts";
 import { runXbzrleBench } from "./xbzrle_bench.ts";
+import { runHintsBench } from "./hints_bench.ts";
 
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
 await runEngineBench();
 
-console.log();
+console.log("\n== simulation: 1 GiB guest over a simulated 1 Gbit/s link (sim mode)");
+const { runSimBench } = await import("./sim_bench.ts");
+await runSimBench();
+
 console.log(
-  "== xbzrle: encode and decode of one page against its old copy, TypeScript and C (gcc -O2)",
+  "\n== free-page hints: one request on a 1 GiB guest, a flood, touches with free memory",
+);
+await runHintsBench();
+
+console.log(
+  "\n== xbzrle: encode and decode of one page against its old copy, TypeScript and C (gcc -O2)",
 );
 await runXbzrleBench();

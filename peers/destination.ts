@@ -16,11 +16,16 @@ import { checkCounterInvariant, type WorkloadState } from "../src/guest/workload
 import { Vcpu } from "../src/guest/vcpu.ts";
 import { digestRam } from "../src/guest/digest.ts";
 import { decodeDeviceState } from "../src/guest/device_state.ts";
+import { FreeView } from "../src/guest/free_view.ts";
 import { tcpLink } from "../src/net/link.ts";
 import { runDestination } from "../src/engine/destination.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
-import type { DestinationSummary, PeerConfig } from "../src/control/protocol.ts";
+import {
+  type DestinationSummary,
+  emptyDestinationSummary,
+  type PeerConfig,
+} from "../src/control/protocol.ts";
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseCli(args, {
@@ -39,7 +44,9 @@ async function main(args: string[]): Promise<number> {
   }
   let vcpuReady: Promise<Vcpu> | null = null;
   let state: WorkloadState | null = null;
+  let loadedRam: Ram | null = null;
   const prepare = (ram: Ram) => {
+    loadedRam = ram;
     vcpuReady = Vcpu.create(ram, new DirtyLog(ram.totalPages)); // paused: resuming later costs no thread start
     vcpuReady.catch(() => {});
     return ram;
@@ -60,7 +67,7 @@ async function main(args: string[]): Promise<number> {
   if (!accepted) {
     await control?.send({
       type: "result",
-      destination: emptySummary("No source connected"),
+      destination: emptyDestinationSummary("No source connected"),
       rssBytesMax: rss.stop(),
     });
     control?.channel.close();
@@ -81,7 +88,15 @@ async function main(args: string[]): Promise<number> {
       );
     },
     loadDevice: (bytes) => {
-      state = decodeDeviceState(bytes).workload;
+      const s = decodeDeviceState(bytes).workload;
+      // The guest's free view must fit the RAM that was loaded.
+      const pages = (loadedRam as Ram | null)?.totalPages ?? 0;
+      if (s.free && s.free.length !== FreeView.byteLength(pages)) {
+        throw new RangeError(
+          `Device state carries a free view of ${s.free.length} bytes for a guest of ${pages} pages`,
+        );
+      }
+      state = s;
     },
     hooks: {
       phase: async (phase, round) => {
@@ -91,7 +106,8 @@ async function main(args: string[]): Promise<number> {
     },
   });
 
-  const summary: DestinationSummary = emptySummary(report.error);
+  const summary: DestinationSummary = emptyDestinationSummary(report.error);
+  summary.endAtMs = systemClock.nowMs();
   summary.outcome = report.outcome;
   summary.firstByteAtMs = report.firstByteAtMs;
   summary.loadedAtMs = report.loadedAtMs;
@@ -99,11 +115,12 @@ async function main(args: string[]): Promise<number> {
   summary.rounds = report.rounds;
   summary.decompressMs = report.decompressMs;
   let vcpu: Vcpu | null = null;
-  if (report.outcome === "completed" && report.ram && state) {
-    const ram: Ram = report.ram;
+  let pages: Uint8Array = new Uint8Array(0);
+  const ram: Ram | null = report.ram;
+  if (report.outcome === "completed" && ram && state) {
     // Judge before the vCPU runs; the digest's time is the lab's, not the guest's downtime.
     const t = systemClock.nowMs();
-    const pages = digestRam(ram);
+    pages = digestRam(ram);
     summary.counter = (state as WorkloadState).config.kind === "counter"
       ? checkCounterInvariant(ram)
       : null;
@@ -115,6 +132,18 @@ async function main(args: string[]): Promise<number> {
       round: report.rounds,
       atMs: systemClock.nowMs(),
     });
+    // Held here, the runner confirms the switchover (continue) or discards the guest (quit).
+    const go = !control || !hold.has("resume") ||
+      await Promise.race([
+        control.wait("continue").then(() => true, () => false),
+        quit.then(() => false),
+      ]);
+    if (!go) {
+      summary.discarded = true;
+      vcpu = null;
+    }
+  }
+  if (vcpu && state && ram) {
     await vcpu.run(state);
     summary.resumeAtMs = systemClock.nowMs();
     await control?.send({
@@ -144,21 +173,6 @@ async function main(args: string[]): Promise<number> {
   await control.send({ type: "result", destination: summary, rssBytesMax: rss.stop() });
   control.channel.close();
   return 0;
-}
-
-function emptySummary(error?: string): DestinationSummary {
-  return {
-    outcome: "failed",
-    error,
-    firstByteAtMs: null,
-    loadedAtMs: null,
-    resumeAtMs: null,
-    digestMs: 0,
-    receivedBytes: 0,
-    rounds: 0,
-    touchesAfterResume: 0,
-    counter: null,
-  };
 }
 
 if (import.meta.main) {

@@ -22,6 +22,9 @@ import { type Link, tcpLink } from "../src/net/link.ts";
 import { runSource, type SourceReport } from "../src/engine/source.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
+import { triggerLink } from "../src/faults/trigger_link.ts";
+import { startHintSource } from "../src/guest/hint_wiring.ts";
+import { limitSocketBuffer } from "../src/net/socket_buffer.ts";
 import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
 
@@ -76,78 +79,141 @@ async function main(args: string[]): Promise<number> {
   await vcpu.run(workload.state());
   await control?.send({ type: "ready", rssBytes: rss.sample() });
 
-  const target = control
-    ? (await control.wait("start")).connect
-    : parseHostPort(values.connect!, "--connect");
   const migration = config.migration ?? resolveMigration({}).config;
-  let link: Link;
-  try {
-    const conn = await Deno.connect(target);
-    conn.setNoDelay(true);
-    link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
-  } catch (e) {
-    link = deadLink(
-      `Cannot connect to the destination at ${target.hostname}:${target.port}: ${
-        (e as Error).message
-      }`,
-    );
-  }
   const hold = new Set(config.holdAt ?? []);
-  const report: SourceReport = await runSource({
-    guest: {
-      ram,
-      syncDirtyLog: (into) => log.syncInto(into),
-      stop: async () => encodeDeviceState({ workload: (await vcpu.pause())! }),
-      cont: () => vcpu.resume(),
-    },
-    link,
+  // Judge: digest the guest as it stands (stopped, after a completed
+  // migration), or check that it is intact: paused briefly, compared with a
+  // replay of its workload; a guest that stays here must be exactly what its
+  // workload made of it.
+  const judge = async (report: SourceReport, intactCheck: boolean) => {
+    const wasRunning = vcpu.running;
+    const stateNow = await vcpu.pause();
+    const t = systemClock.nowMs();
+    const pages = digestRam(ram);
+    const counter = g.workload.kind === "counter" ? checkCounterInvariant(ram) : null;
+    const intact = intactCheck
+      ? compareDigests(digestRam(replayGuest(g, stateNow?.touches ?? 0)), pages, ram.blocks)
+      : null;
+    if (wasRunning) await vcpu.resume();
+    rss.sample();
+    // Pages the guest holds free at stop do not count (free-page hints).
+    const free = report.outcome === "completed" ? stateNow?.free ?? null : null;
+    return { pages, counter, intact, report, free, digestMs: systemClock.nowMs() - t };
+  };
+  const quit = control
+    ? Promise.race([control.wait("quit"), control.closed]).then(
+      () => "quit" as const,
+      () => "quit" as const,
+    )
+    : null;
+  let next: Promise<{ hostname: string; port: number }> = control
+    ? control.wait("start").then((m) => m.connect)
+    : Promise.resolve(parseHostPort(values.connect!, "--connect"));
+  // The balloon driver runs here with the guest, reading the vCPU's shared free view.
+  const hints = startHintSource(migration, {
+    view: vcpu.freeView,
+    ram,
+    behaviour: g.balloon ?? "honest",
     clock: systemClock,
-    config: migration,
-    signal: control?.cancel.signal,
-    hooks: {
-      progress: (record) => void control?.send({ type: "progress", record }),
-      phase: async (phase, round) => {
-        await control?.send({ type: "phase", phase, round, atMs: systemClock.nowMs() });
-        if (control && hold.has(phase)) await control.wait("continue");
+    seed: g.seed,
+    staticFree: g.workload.staticFree ?? [],
+  });
+  let report: SourceReport;
+  for (;;) {
+    const target = await next;
+    let link: Link;
+    try {
+      const conn = await Deno.connect(target);
+      conn.setNoDelay(true);
+      if (config.sendBufferBytes) {
+        const why = limitSocketBuffer(
+          { port: (conn.localAddr as Deno.NetAddr).port, peerPort: target.port },
+          "send",
+          config.sendBufferBytes,
+        );
+        if (why) console.error(`source: send buffer left to the kernel: ${why}`);
+      }
+      link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
+    } catch (e) {
+      link = deadLink(
+        `Cannot connect to the destination at ${target.hostname}:${target.port}: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    if (control && config.holdAtBytes?.length) {
+      link = triggerLink(link, config.holdAtBytes, async (bytes) => {
+        await control!.send({ type: "bytes", bytes, atMs: systemClock.nowMs() });
+        await control!.wait("continue");
+      });
+    }
+    report = await runSource({
+      guest: {
+        ram,
+        syncDirtyLog: (into) => log.syncInto(into),
+        stop: async () => encodeDeviceState({ workload: (await vcpu.pause())! }),
+        cont: () => vcpu.resume(),
       },
-    },
-  });
-
-  // Judge: digest the guest as it stood when stopped (completed), or check
-  // that it is intact (failed, cancelled: paused briefly for the check).
-  const wasRunning = vcpu.running;
-  const stateNow = await vcpu.pause();
-  const t = systemClock.nowMs();
-  const pages = digestRam(ram);
-  const counter = g.workload.kind === "counter" ? checkCounterInvariant(ram) : null;
-  // A guest that stays here must be exactly what its workload made of it.
-  const intact = report.outcome === "completed" ? null : compareDigests(
-    digestRam(replayGuest(g, stateNow?.touches ?? 0)),
-    pages,
-    ram.blocks,
-  );
-  if (wasRunning) await vcpu.resume();
-  rss.sample();
-  if (!control) {
-    await vcpu.stop();
-    console.log(
-      JSON.stringify(
-        { ...report, digestMs: systemClock.nowMs() - t, counter, intact, rssBytesMax: rss.stop() },
-        null,
-        2,
+      link,
+      clock: systemClock,
+      config: migration,
+      hints: hints?.source,
+      signal: control?.cancel.signal,
+      hooks: {
+        progress: (record) => void control?.send({ type: "progress", record }),
+        phase: async (phase, round, bytes) => {
+          await control?.send({ type: "phase", phase, round, bytes, atMs: systemClock.nowMs() });
+          if (control && hold.has(phase)) await control.wait("continue");
+        },
+      },
+    });
+    const completed = report.outcome === "completed";
+    await control?.send({
+      type: "outcome",
+      outcome: report.outcome,
+      error: report.error,
+      atMs: systemClock.nowMs(),
+    });
+    const j = await judge(report, !completed);
+    if (!control) {
+      await vcpu.stop();
+      const { pages: _p, report: _r, free: _f, ...rest } = j;
+      console.log(JSON.stringify({ ...report, ...rest, rssBytesMax: rss.stop() }, null, 2));
+      return completed ? 0 : 1;
+    }
+    const digest = (d: typeof j) =>
+      control!.send({
+        type: "digest",
+        pages: d.pages,
+        blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
+        counter: d.counter,
+        intact: d.intact,
+        report: d.report,
+        free: d.free,
+        lied: hints?.driver?.liedBytes() ?? null,
+        atMs: systemClock.nowMs(),
+      });
+    await digest(j);
+    // After a failure the runner may start again with a fresh destination;
+    // after a completion whose destination never resumed, it resumes the guest here.
+    const cont = completed ? control.wait("cont").then(() => "cont" as const) : null;
+    const again = completed ? null : control.wait("start");
+    const what = await Promise.race(
+      [quit!, cont, again?.then(() => "start" as const)].filter((p) =>
+        p !== undefined && p !== null
       ),
-    );
-    return report.outcome === "completed" ? 0 : 1;
+    ).catch(() => "quit" as const);
+    if (what === "start") {
+      next = again!.then((m) => m.connect);
+      continue;
+    }
+    if (what === "cont") {
+      await vcpu.resume();
+      await digest(await judge(report, true));
+      await quit;
+    }
+    break;
   }
-  await control.send({
-    type: "digest",
-    pages,
-    blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
-    counter,
-    intact,
-    atMs: systemClock.nowMs(),
-  });
-  await Promise.race([control.wait("quit"), control.closed]).catch(() => {});
   const guestRunning = vcpu.running;
   await vcpu.stop();
   await control.send({ type: "result", source: report, rssBytesMax: rss.stop(), guestRunning });

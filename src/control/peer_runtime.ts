@@ -42,10 +42,15 @@ export class PeerControl {
     });
   }
 
-  /** Connects to the runner and says hello. */
+  /**
+   * Connects to the runner (`HOST:PORT`, or `unix:PATH` for a peer in its own
+   * network namespace) and says hello.
+   */
   static async connect(address: string, role: "source" | "destination"): Promise<PeerControl> {
-    const conn = await Deno.connect(parseHostPort(address, "--control"));
-    conn.setNoDelay(true);
+    const conn = address.startsWith("unix:")
+      ? await Deno.connect({ transport: "unix", path: address.slice(5) })
+      : await Deno.connect(parseHostPort(address, "--control"));
+    (conn as Deno.TcpConn).setNoDelay?.(true);
     const pc = new PeerControl(new ControlChannel(conn));
     await pc.channel.send({ type: "hello", role, pid: Deno.pid });
     return pc;

@@ -1,7 +1,18 @@
 /**
  * Control messages between the runner and the peers. Runner to peer:
- * `configure`, `ping`, `start`, `cancel`, `quit`, `continue`. Peer to runner:
- * `hello`, `pong`, `ready`, `phase`, `progress`, `digest`, `result`, `error`.
+ * `configure`, `ping`, `start`, `cancel`, `quit`, `continue`, `cont`. Peer to
+ * runner: `hello`, `pong`, `ready`, `phase`, `bytes`, `progress`, `outcome`,
+ * `digest`, `result`, `error`.
+ *
+ * Holds (fault injection): a peer configured with `holdAt` phases (or, the
+ * source, `holdAtBytes` stream offsets) reports `phase` (or `bytes`) there and
+ * waits for `continue`. A destination holding at `resume` has loaded the
+ * guest and resumes it only on `continue`; `quit` there discards it (the
+ * runner confirms the switchover only after the source completed, as libvirt
+ * resumes the destination only after the source's Perform step). After a
+ * failed attempt the source accepts `start` again (retry with a fresh
+ * destination); after a completed one whose destination never resumed, `cont`
+ * resumes the source's guest and it sends a new `digest` with its intact check.
  *
  * Clock offset: the runner sends `ping { t0 }`; the peer answers
  * `pong { t0, peerMs }`; with `t1` the arrival time, the peer's offset is
@@ -18,7 +29,7 @@ import type { MigrationConfig } from "../engine/capabilities.ts";
 import type { FillKind } from "../guest/fill.ts";
 import type { BlockSpec } from "../guest/ram.ts";
 import type { WorkloadConfig } from "../guest/workload.ts";
-import type { FaultPhase, ProgressRecord } from "../scenario/types.ts";
+import type { BalloonBehaviour, FaultPhase, ProgressRecord } from "../scenario/types.ts";
 import type { SourceReport } from "../engine/source.ts";
 import type { DigestComparison } from "../scenario/checker.ts";
 
@@ -28,6 +39,8 @@ export interface GuestConfig {
   fill: FillKind;
   seed: number;
   workload: WorkloadConfig;
+  /** How the guest's balloon driver answers free-page hint requests (default honest). */
+  balloon?: BalloonBehaviour;
 }
 
 /** A peer's configuration. */
@@ -47,6 +60,13 @@ export interface PeerConfig {
   ram?: BlockSpec[];
   /** Phases at which the peer waits for `continue` before going on (fault injection). */
   holdAt?: FaultPhase[];
+  /** Source only: stream offsets at which it reports `bytes` and waits for `continue`. */
+  holdAtBytes?: number[];
+  /**
+   * Source only: bound the migration socket's kernel send buffer to this
+   * (over a shaped link, so that it buffers what a real path would).
+   */
+  sendBufferBytes?: number;
 }
 
 /** What the destination reports in its result. */
@@ -64,6 +84,26 @@ export interface DestinationSummary {
   /** Milliseconds spent decompressing compressed records (compress only). */
   decompressMs?: number;
   counter: { ok: boolean; detail: string } | null;
+  /** When its migration ended (loaded, failed or cancelled), on the peer's clock. */
+  endAtMs?: number;
+  /** Held at `resume` and told to quit: the loaded guest was discarded, never resumed. */
+  discarded?: boolean;
+}
+
+/** A destination summary for a migration that never got anywhere (no stream, a dead peer). */
+export function emptyDestinationSummary(error?: string): DestinationSummary {
+  return {
+    outcome: "failed",
+    error,
+    firstByteAtMs: null,
+    loadedAtMs: null,
+    resumeAtMs: null,
+    digestMs: 0,
+    receivedBytes: 0,
+    rounds: 0,
+    touchesAfterResume: 0,
+    counter: null,
+  };
 }
 
 /** Every control message. */
@@ -77,7 +117,13 @@ export type ControlMessage =
   | { type: "cancel"; reason?: string }
   | { type: "continue" }
   | { type: "quit" }
-  | { type: "phase"; phase: FaultPhase; round: number; atMs: number }
+  /** Resume the source's guest: the destination never resumed it. */
+  | { type: "cont" }
+  /** `bytes`: the source's stream offset as the phase begins. */
+  | { type: "phase"; phase: FaultPhase; round: number; atMs: number; bytes?: number }
+  | { type: "bytes"; bytes: number; atMs: number }
+  /** The source's migration ended (sent at once, before the digest). */
+  | { type: "outcome"; outcome: "completed" | "failed" | "cancelled"; error?: string; atMs: number }
   | { type: "progress"; record: ProgressRecord }
   | {
     type: "digest";
@@ -87,6 +133,12 @@ export type ControlMessage =
     counter: { ok: boolean; detail: string } | null;
     /** Source only, after a failure or cancel: the guest against a replay of its workload. */
     intact?: DigestComparison | null;
+    /** Source only: the guest's free-page view at stop (bit per page), whose pages do not count. */
+    free?: Uint8Array | null;
+    /** Source only: the pages its balloon falsely reported free (bit per page). */
+    lied?: Uint8Array | null;
+    /** Source only: the report of the attempt just ended. */
+    report?: SourceReport;
     atMs: number;
   }
   | {

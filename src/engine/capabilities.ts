@@ -183,6 +183,32 @@ export const CAPABILITIES: CapabilityDecl[] = [
       },
     ],
   },
+  {
+    name: "freePageHints",
+    doc:
+      "Skip pages the guest reports free (docs/free_page_hints.md): at each dirty-log sync the source asks its hint source under a new command id and never waits for the answer; valid hints clear dirty bits. Cannot be combined with postcopy once postcopy exists (see its conflict).",
+    parameters: [
+      {
+        name: "hintTimeoutMs",
+        default: 500,
+        parse: ms(1),
+        doc:
+          "How long a hint request is honoured after it is issued; later answers are refused and migration never waits for any.",
+      },
+      {
+        name: "hintSource",
+        default: "balloon",
+        parse: oneOf("balloon", "static"),
+        doc:
+          'Where hints come from: "balloon" (the guest\'s driver, guest.balloon.behaviour) or "static" (guest.staticFreeMap).',
+      },
+    ],
+    conflicts: [{
+      with: "postcopy",
+      why:
+        "a postcopy destination faults to the source on every page it has not received, and skipped free pages never arrive; the two need a discard protocol first (applies once postcopy exists)",
+    }],
+  },
 ];
 
 /** The resolved configuration the engine runs with. */

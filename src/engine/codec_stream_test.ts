@@ -62,7 +62,7 @@ async function stream(p: Parts = {}): Promise<Uint8Array> {
   w.recordHead(KIND_NORMAL, 0, 0, 1);
   w.u16(1);
   w.align8();
-  w.copy(OLD, 0, PAGE_SIZE);
+  await w.pageData(OLD, false);
   await w.ramEnd();
   await w.ramBegin(1);
   const x = p.xbzrle ?? { len: DELTA.length, data: DELTA };

@@ -14,7 +14,7 @@
  */
 import type { Clock } from "../util/clock.ts";
 import type { Link } from "../net/link.ts";
-import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
+import { PAGE_SIZE, pageAddress, type Ram } from "../guest/ram.ts";
 import type { FaultPhase, KindCounters, Outcome } from "../scenario/types.ts";
 import {
   ACK_FAILED,
@@ -126,6 +126,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     ram = options.createRam(setup);
     const words = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
     const written = new DirtyBitmap(ram.totalPages); // pages this stream has put data in
+    const suspect = new DirtyBitmap(ram.totalPages); // pages whose last data failed its checksum
     let lastRound = -1;
     let sawDevice = false;
     for (;;) {
@@ -143,7 +144,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         lastRound = round;
         rounds = round;
         r.ramBegin();
-        await loadRam(r, ram, { words, written, stats, neg, clock });
+        await loadRam(r, ram, { words, written, suspect, stats, neg, clock });
       } else if (type === SECTION_DEVICE) {
         if (sawDevice) throw r.error("A second device-state section", at);
         await hooks.phase?.("device-state", lastRound);
@@ -155,6 +156,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         await r.need(len, "the device state");
         const state = r.buf.slice(r.pos, r.pos + len);
         r.pos += len;
+        await r.verifyChecksum("the device state");
         try {
           await options.loadDevice(state);
         } catch (e) {
@@ -163,6 +165,16 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         sawDevice = true;
       } else if (type === SECTION_END) {
         if (!sawDevice) throw r.error("End of stream before the device state", at);
+        await r.verifyChecksum("the stream");
+        const bad = suspect.count();
+        if (bad > 0) {
+          throw r.error(
+            `${bad} page(s) failed their checksum and were not sent again, the first at ${
+              pageAddress(ram, suspect.next(0))
+            }`,
+            at,
+          );
+        }
         break;
       } else if (type === SECTION_ABORT) {
         await r.need(2, "the abort reason length");
@@ -222,23 +234,27 @@ async function loadRam(
   ctx: {
     words: Int32Array[];
     written: DirtyBitmap;
+    /** Pages whose last full copy failed its checksum (see stream.md). */
+    suspect: DirtyBitmap;
     stats: KindStats;
     neg: Negotiated;
     clock: Clock;
   },
 ): Promise<void> {
-  const { words, written, stats, neg } = ctx;
+  const { words, written, suspect, stats, neg } = ctx;
+  const mismatched = new Uint8Array(RUN_PAGES_MAX);
   const blocks = ram.blocks;
   for (;;) {
     const at = r.offset;
     const kind = await r.recordHead();
-    if (kind === 0) return;
+    if (kind === 0) return await r.verifyChecksum("the RAM section");
     const b = blocks[r.block];
     switch (kind) {
       case KIND_ZERO: {
         r.checkRun(1);
         // RAM starts zero: only a page this stream wrote can need clearing.
         const g = b.firstPage + r.page;
+        suspect.clear(g);
         if (written.has(g) && !isZeroPage(words[r.block], r.page * PAGE_WORDS)) {
           const off = r.page * PAGE_SIZE;
           b.bytes.fill(0, off, off + PAGE_SIZE);
@@ -256,8 +272,16 @@ async function loadRam(
         r.checkRun(count);
         await r.align8("normal page data");
         const off = r.page * PAGE_SIZE;
-        await r.readInto(b.bytes.subarray(off, off + count * PAGE_SIZE), "normal page data");
-        for (let i = 0; i < count; i++) written.set(b.firstPage + r.page + i);
+        const bad = await r.pageData(
+          b.bytes.subarray(off, off + count * PAGE_SIZE),
+          "normal page data",
+          mismatched,
+        );
+        for (let i = 0, g = b.firstPage + r.page; i < count; i++, g++) {
+          written.set(g);
+          if (bad > 0 && mismatched[i]) suspect.set(g);
+          else suspect.clear(g);
+        }
         stats.pages[K_NORMAL] += count;
         stats.bytes[K_NORMAL] += r.offset - at;
         break;
@@ -281,6 +305,7 @@ async function loadRam(
           );
         }
         r.pos += len;
+        // A delta on a suspect copy stays suspect: only a full page clears it.
         written.set(b.firstPage + r.page);
         stats.pages[K_XBZRLE]++;
         stats.bytes[K_XBZRLE] += r.offset - at;
@@ -322,7 +347,11 @@ async function loadRam(
         }
         neg.decompressMs += ctx.clock.nowMs() - t;
         r.pos += len;
-        for (let i = 0; i < count; i++) written.set(b.firstPage + r.page + i);
+        // Full pages, under the section checksum: each clears an earlier suspect copy.
+        for (let i = 0, g = b.firstPage + r.page; i < count; i++, g++) {
+          written.set(g);
+          suspect.clear(g);
+        }
         stats.pages[K_DEFLATE] += count;
         stats.bytes[K_DEFLATE] += r.offset - at;
         break;

@@ -18,6 +18,11 @@
  * A failure or cancel at any point leaves the source guest running with its
  * memory untouched (the engine only reads guest RAM).
  *
+ * With `freePageHints` and a hint source, each sync retires the current hint
+ * request and the source issues a new one while precopy goes on; hints are
+ * taken before each buffer goes out and before each sync, never waited for
+ * (see free_page_hints.ts).
+ *
  * The engine is given its clock, link and guest: it never reads the system
  * clock, sets a timer or opens a socket itself.
  *
@@ -69,6 +74,7 @@ import {
 import { PageCache } from "./page_cache.ts";
 import { encodeXbzrle } from "./xbzrle.ts";
 import { COMPRESS_BATCH_PAGES, type CompressMethod, PageCompressor } from "./compress.ts";
+import { FreePageHinting, type HintSource, type HintStats } from "./free_page_hints.ts";
 
 /** Runs of at least this many pages go from guest RAM to the link without a copy. */
 const DIRECT_PAGES_MIN = 16;
@@ -86,8 +92,11 @@ export interface SourceGuest {
 
 /** Hooks the peer uses to report and to inject faults at phase boundaries. */
 export interface SourceHooks {
-  /** Called as each phase begins; the engine awaits it. */
-  phase?(phase: FaultPhase, round: number): Promise<void> | void;
+  /**
+   * Called as each phase begins, with the stream offset reached (every byte
+   * before it belongs to earlier phases); the engine awaits it.
+   */
+  phase?(phase: FaultPhase, round: number, streamBytes: number): Promise<void> | void;
   /** Called at each dirty-log sync. */
   progress?(record: ProgressRecord): void;
 }
@@ -109,6 +118,8 @@ export interface SourceOptions {
    * buffer goes out.
    */
   cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
+  /** Where free-page hints come from (used when the capability `freePageHints` is on). */
+  hints?: HintSource;
 }
 
 /** What the source reports. */
@@ -135,6 +146,8 @@ export interface SourceReport {
   xbzrle?: XbzrleStatsRecord | null;
   /** Compression statistics (null when compress is off). */
   compression?: CompressionStatsRecord | null;
+  /** Free-page hint statistics (only with `freePageHints` and a hint source). */
+  hints?: HintStats;
 }
 
 /** Cancellation, as an error the engine recognises. */
@@ -150,6 +163,14 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const progress: ProgressRecord[] = [];
   const bitmap = new DirtyBitmap(ram.totalPages);
   const blockWords = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
+  const hinting = options.hints && config.capabilities.freePageHints
+    ? new FreePageHinting(options.hints, {
+      ram,
+      bitmap,
+      clock,
+      timeoutMs: config.hintTimeoutMs as number,
+    })
+    : null;
   const startAtMs = clock.nowMs();
   let setupDoneAtMs = startAtMs;
   let stopAtMs: number | null = null;
@@ -206,6 +227,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       const wait = windowStart + (windowBytes * 1000) / limit - clock.nowMs();
       if (wait > 0) await clock.sleep(wait);
     }
+    hinting?.poll(); // what arrived meanwhile counts for the next buffer
   };
   const w = new StreamWriter(link, { bufferBytes: options.bufferBytes, gate });
 
@@ -249,6 +271,12 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     if (estimating) r.wireBytesPerPage = wireBytesPerPage;
     if (xb) r.xbzrle = xb.period(stats);
     if (cstats) r.compression = cstats.record();
+    if (hinting) {
+      const h = hinting.stats();
+      r.hintPagesSkipped = h.pagesSkipped;
+      r.hintsRejected = hinting.rejectedTotal;
+      r.hintRequestsTimedOut = h.timedOut;
+    }
     progress.push(r);
     hooks.progress?.(r);
     return r;
@@ -343,29 +371,30 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
         cstats!.bytesAfter += len;
         cstats!.incompressibleBatches++;
       }
-      await w.ensure(16 + len);
+      await w.ensure(16 + 4 * runCount + len);
       const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
       w.u16(runCount);
       const pad = w.align8();
-      w.copy(stage, 0, len);
+      const data = await w.pageData(stage.subarray(0, len), false);
       stats.pages[K_NORMAL] += runCount;
-      stats.bytes[K_NORMAL] += head + 2 + pad + len;
+      stats.bytes[K_NORMAL] += head + 2 + pad + data;
       runCount = 0;
     };
     const flushRun = async () => {
       if (staged) return await sendStaged();
       const len = runCount * PAGE_SIZE;
       const direct = runCount >= DIRECT_PAGES_MIN;
-      if (w.free < 16 + (direct ? 0 : len)) await w.flush();
+      // Room for the whole record (head, count, pad, data unless direct, one crc per page):
+      // once started, a record is never split by a flush the gate could refuse.
+      if (w.free < 16 + 4 * runCount + (direct ? 0 : len)) await w.flush();
       const rb = blocks[runBlock];
       const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
       w.u16(runCount);
       const pad = w.align8();
       const off = runStart * PAGE_SIZE;
-      if (direct) await w.direct(rb.bytes.subarray(off, off + len));
-      else w.copy(rb.bytes, off, len);
+      const data = await w.pageData(rb.bytes.subarray(off, off + len), direct);
       stats.pages[K_NORMAL] += runCount;
-      stats.bytes[K_NORMAL] += head + 2 + pad + len;
+      stats.bytes[K_NORMAL] += head + 2 + pad + data;
       runCount = 0;
     };
     for (let i = 0; i < words.length; i++) {
@@ -424,12 +453,12 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
     if (runCount > 0) await flushRun();
     await w.ramEnd();
-    stats.add("overhead", 0, 1);
+    stats.add("overhead", 0, 5); // eos and its crc
     if (estimating && sectionPages > 0) wireBytesPerPage = (w.offset - sectionStart) / sectionPages;
   };
 
   try {
-    await hooks.phase?.("setup", 0);
+    await hooks.phase?.("setup", 0, w.offset);
     w.header();
     await w.setup({
       pageSize: PAGE_SIZE,
@@ -440,10 +469,11 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     stats.bytes[K_OVERHEAD] += w.offset;
     bitmap.setAll();
     guest.syncDirtyLog(bitmap); // clears the log: everything goes in the bulk pass
+    hinting?.request();
     record("bulk", ram.totalPages, 0);
     setupDoneAtMs = clock.nowMs();
 
-    await hooks.phase?.("bulk", 0);
+    await hooks.phase?.("bulk", 0, w.offset);
     let t = clock.nowMs();
     let sent = w.offset;
     await sendDirty(0);
@@ -451,6 +481,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     measure(w.offset - sent, clock.nowMs() - t);
 
     for (;;) {
+      hinting?.retire();
       const newly = guest.syncDirtyLog(bitmap);
       const dirty = bitmap.count();
       round++;
@@ -474,7 +505,8 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
         forced = true;
         break;
       }
-      await hooks.phase?.("round", round);
+      hinting?.request();
+      await hooks.phase?.("round", round, w.offset);
       t = clock.nowMs();
       sent = w.offset;
       await sendDirty(round);
@@ -483,19 +515,20 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
 
     // Stop-and-copy.
-    await hooks.phase?.("stop-and-copy", round);
+    await hooks.phase?.("stop-and-copy", round, w.offset);
     stopAtMs = clock.nowMs();
     guestStopped = true;
     const device = await guest.stop();
+    hinting?.stop();
     const newly = guest.syncDirtyLog(bitmap);
     round++;
     record("stop-and-copy", bitmap.count(), newly);
     limit = 0;
     await sendDirty(round, true);
-    await hooks.phase?.("device-state", round);
+    await hooks.phase?.("device-state", round, w.offset);
     await w.device(device);
     await w.end();
-    stats.bytes[K_OVERHEAD] += 5 + device.length + 1;
+    stats.bytes[K_OVERHEAD] += 5 + device.length + 4 + 5; // device section, end, crcs
     await w.finish();
     const a = await timed(ack, config.peerTimeoutMs, clock);
     if (a === TIMEOUT) {
@@ -527,6 +560,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     }
     if (guestStopped) await guest.cont();
   } finally {
+    hinting?.stop();
     link.close();
   }
   const snap = stats.snapshot();
@@ -548,6 +582,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     guestRunning: outcome !== "completed",
     xbzrle: xb ? xb.total(stats) : null,
     compression: cstats ? cstats.record() : null,
+    ...(hinting ? { hints: hinting.stats() } : {}),
   };
 }
 

@@ -97,6 +97,29 @@ export function preallocateRam(specs: BlockSpec[]): Ram {
 }
 
 /**
+ * {@link preallocateRam} on a worker thread: the page faults of a large
+ * guest are taken on another core while the caller goes on (the simulator
+ * fills the source guest meanwhile). Resolves once every page is touched.
+ */
+export async function preallocateRamInBackground(specs: BlockSpec[]): Promise<Ram> {
+  const ram = createRam(specs);
+  const worker = new Worker(new URL("./touch_worker.ts", import.meta.url), { type: "module" });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.onmessage = () => resolve();
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`The RAM preallocation worker failed: ${e.message}`));
+      };
+      worker.postMessage(ram.blocks.map((b) => b.sab));
+    });
+  } finally {
+    worker.terminate();
+  }
+  return ram;
+}
+
+/**
  * Checks that an incoming stream's blocks are exactly this RAM's, as QEMU
  * checks block names and lengths; throws RangeError saying both layouts.
  */

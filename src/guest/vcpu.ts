@@ -5,7 +5,9 @@
  *
  * Control words (Int32Array over a SharedArrayBuffer): `CMD` (run, pause,
  * exit), `STATUS` (starting, running, paused, exited), `STATE_LEN`; the
- * workload state is JSON in a shared byte region.
+ * workload state is JSON in a shared byte region, except the free-page view,
+ * which lives in its own shared buffer ({@link Vcpu.freeView}) so that the
+ * balloon driver can read it while the worker allocates and releases pages.
  *
  * @example
  * ```ts ignore
@@ -19,7 +21,8 @@
  */
 import type { Ram } from "./ram.ts";
 import type { DirtyLog } from "./dirty_log.ts";
-import type { WorkloadState } from "./workload.ts";
+import { hasFreeView, type WorkloadState } from "./workload.ts";
+import { FreeView } from "./free_view.ts";
 
 /** Control word indices. */
 export const CMD = 0, STATUS = 1, STATE_LEN = 2, LOAD = 3;
@@ -37,6 +40,8 @@ export interface VcpuInit {
   logSab: SharedArrayBuffer;
   ctrlSab: SharedArrayBuffer;
   stateSab: SharedArrayBuffer;
+  /** The free-page view, shared with the balloon driver. */
+  freeSab: SharedArrayBuffer;
 }
 
 /** A vCPU in a worker thread; created paused, so that resuming costs microseconds, not a thread start. */
@@ -45,11 +50,14 @@ export class Vcpu {
   #ctrl: Int32Array;
   #state: Uint8Array;
   #last: WorkloadState | null = null;
+  /** The guest's free-page view, shared with the worker. */
+  readonly freeView: FreeView;
 
-  private constructor(worker: Worker, ctrl: Int32Array, state: Uint8Array) {
+  private constructor(worker: Worker, ctrl: Int32Array, state: Uint8Array, freeView: FreeView) {
     this.#worker = worker;
     this.#ctrl = ctrl;
     this.#state = state;
+    this.freeView = freeView;
   }
 
   /** Starts the worker, paused and without a workload. */
@@ -57,6 +65,7 @@ export class Vcpu {
     const ctrlSab = new SharedArrayBuffer(16);
     const stateSab = new SharedArrayBuffer(STATE_BYTES);
     const ctrl = new Int32Array(ctrlSab);
+    const freeView = new FreeView(ram.totalPages);
     Atomics.store(ctrl, CMD, CMD_PAUSE);
     const worker = new Worker(new URL("./vcpu_worker.ts", import.meta.url), { type: "module" });
     const failed = new Promise<never>((_, reject) => {
@@ -72,9 +81,10 @@ export class Vcpu {
       logSab: log.buffer,
       ctrlSab,
       stateSab,
+      freeSab: freeView.buffer,
     };
     worker.postMessage(init);
-    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab));
+    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab), freeView);
     await Promise.race([vcpu.#waitStatus(ST_STARTING), failed]);
     return vcpu;
   }
@@ -87,7 +97,10 @@ export class Vcpu {
   /** Loads a workload state (the guest's CPU state) and runs it. */
   async run(state: WorkloadState): Promise<void> {
     await this.pause();
-    const bytes = new TextEncoder().encode(JSON.stringify(state));
+    const { free, ...rest } = state;
+    if (free) this.freeView.load(free);
+    else this.freeView.clear();
+    const bytes = new TextEncoder().encode(JSON.stringify(rest));
     if (bytes.length > STATE_BYTES) {
       throw new RangeError(`Workload state of ${bytes.length} bytes is too large`);
     }
@@ -139,6 +152,8 @@ export class Vcpu {
 
   #readState(): WorkloadState {
     const len = Atomics.load(this.#ctrl, STATE_LEN);
-    return JSON.parse(new TextDecoder().decode(this.#state.slice(0, len)));
+    const state: WorkloadState = JSON.parse(new TextDecoder().decode(this.#state.slice(0, len)));
+    if (hasFreeView(state.config)) state.free = this.freeView.bytes();
+    return state;
   }
 }

@@ -7,6 +7,7 @@
 import { createRam } from "./ram.ts";
 import { DirtyLog } from "./dirty_log.ts";
 import { Workload } from "./workload.ts";
+import { FreeView } from "./free_view.ts";
 import {
   CMD,
   CMD_EXIT,
@@ -32,13 +33,14 @@ const BACKLOG_MS = 20;
   const log = new DirtyLog(ram.totalPages, init.logSab);
   const ctrl = new Int32Array(init.ctrlSab);
   const stateBytes = new Uint8Array(init.stateSab);
+  const freeView = new FreeView(ram.totalPages, init.freeSab);
   const enc = new TextEncoder();
   let workload: Workload | null = null;
   let perMs = 0;
 
   const publish = () => {
     if (!workload) return;
-    const bytes = enc.encode(JSON.stringify(workload.state()));
+    const bytes = enc.encode(JSON.stringify(workload.state({ free: false })));
     stateBytes.set(bytes);
     Atomics.store(ctrl, STATE_LEN, bytes.length);
   };
@@ -66,7 +68,10 @@ const BACKLOG_MS = 20;
     if (paused) {
       if (Atomics.load(ctrl, LOAD) === 1) {
         const len = Atomics.load(ctrl, STATE_LEN);
-        workload = Workload.resume(JSON.parse(new TextDecoder().decode(stateBytes.slice(0, len))));
+        workload = Workload.resume(
+          JSON.parse(new TextDecoder().decode(stateBytes.slice(0, len))),
+          { freeView },
+        );
         perMs = workload.config.touchesPerSec / 1000;
         Atomics.store(ctrl, LOAD, 0);
       }

@@ -106,8 +106,49 @@ class Direction {
       this.#lastArrival = arrive;
       this.sent += n;
       this.clock.at(arrive, () => this.#arrive(n));
-      if (done > now) await this.clock.sleepUntil(done);
+      await this.#untilSent(done);
     }
+  }
+
+  /**
+   * Waits until the packet has left at `done`, waking early when the link
+   * fails or closes. A wire that stands still (a stall) for the idle timeout
+   * fails the write, as a blocked socket write times out.
+   */
+  async #untilSent(done: number): Promise<void> {
+    const idle = this.o.idleTimeoutMs;
+    let stalledSince = -1;
+    for (;;) {
+      this.#check("Writing the migration stream");
+      const now = this.clock.nowMs();
+      if (now >= done) return;
+      if (this.stalledUntil > now) {
+        if (stalledSince < 0) stalledSince = now;
+        // One expression for the deadline, compared as it is: `now - since >= idle`
+        // can disagree with `since + idle <= now` in floating point (an endless wake-up loop).
+        const deadline = stalledSince + idle;
+        if (now >= deadline) throw timeoutError("Writing the migration stream", idle);
+        await this.#sleepOrWake(Math.min(done, deadline));
+      } else {
+        stalledSince = -1;
+        await this.#sleepOrWake(done);
+      }
+    }
+  }
+
+  #sleepOrWake(until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        t.cancelled = true;
+        resolve();
+      };
+      const t = this.clock.at(until, () => {
+        const i = this.#writers.indexOf(wake);
+        if (i >= 0) this.#writers.splice(i, 1);
+        resolve();
+      });
+      this.#writers.push(wake);
+    });
   }
 
   async read(into: Uint8Array, timeoutMs: number): Promise<number | null> {

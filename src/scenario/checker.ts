@@ -24,20 +24,84 @@ export interface DigestComparison {
   mismatchedPages: number;
   /** The first few mismatching pages, as `block+0xoffset`. */
   mismatchedAddresses: string[];
+  /** Pages left out because the guest held them free. */
+  freePagesExcluded?: number;
+  /** Pages that differ where the guest's balloon lied; not in `mismatchedPages`. */
+  liarMismatchedPages?: number;
+  liarMismatchedAddresses?: string[];
 }
 
 /** Most mismatching addresses listed. */
 export const ADDRESSES_LISTED = 8;
 
-/** Compares two digest arrays page by page; a length difference counts every extra page. */
+/**
+ * What a comparison leaves out or sets apart, as bitmaps (bit per page in
+ * global page order, little-endian 32-bit words, as the free view and the
+ * balloon's record are kept).
+ */
+export interface CompareOptions {
+  /** Pages the guest held free at stop: their content does not count. */
+  free?: Uint8Array | null;
+  /** Pages the guest falsely declared free: their mismatches are the guest's, reported apart. */
+  lied?: Uint8Array | null;
+}
+
+const bit = (bits: Uint8Array | null | undefined, page: number) =>
+  bits != null && page >> 3 < bits.length && (bits[page >> 3] & (1 << (page & 7))) !== 0;
+
+/** Sorts mismatching pages into engine mismatches and the liar's, skipping free pages. */
+class Tally {
+  mismatched = 0;
+  addresses: string[] = [];
+  excluded = 0;
+  liar = 0;
+  liarAddresses: string[] = [];
+  constructor(readonly options: CompareOptions) {}
+
+  /** Counts the free pages of the comparison (once, up front). */
+  countFree(pages: number): void {
+    for (let p = 0; p < pages; p++) if (bit(this.options.free, p)) this.excluded++;
+  }
+
+  /** Records a mismatch at global page `page`; `where` names it lazily. */
+  add(page: number, where: () => string): void {
+    if (bit(this.options.free, page)) return;
+    const lied = bit(this.options.lied, page);
+    const list = lied ? this.liarAddresses : this.addresses;
+    if (lied) this.liar++;
+    else this.mismatched++;
+    if (list.length < ADDRESSES_LISTED) list.push(where());
+  }
+
+  result(): DigestComparison {
+    const r: DigestComparison = {
+      memoryEqual: this.mismatched === 0,
+      mismatchedPages: this.mismatched,
+      mismatchedAddresses: this.addresses,
+    };
+    if (this.options.free) r.freePagesExcluded = this.excluded;
+    if (this.options.lied) {
+      r.liarMismatchedPages = this.liar;
+      r.liarMismatchedAddresses = this.liarAddresses;
+    }
+    return r;
+  }
+}
+
+/**
+ * Compares two digest arrays page by page; a length difference counts every
+ * extra page. Free pages are left out and the liar's pages set apart (see
+ * {@link CompareOptions}).
+ */
 export function compareDigests(
   expected: Uint8Array,
   actual: Uint8Array,
   blocks: { name: string; pages: number }[],
+  options: CompareOptions = {},
 ): DigestComparison {
   const pages = Math.max(expected.length, actual.length) / DIGEST_BYTES;
-  let mismatched = 0;
-  const addresses: string[] = [];
+  const tally = new Tally(options);
+  tally.countFree(pages);
   let bi = 0, first = 0;
   for (let p = 0; p < pages; p++) {
     let same = (p + 1) * DIGEST_BYTES <= expected.length && (p + 1) * DIGEST_BYTES <= actual.length;
@@ -45,32 +109,30 @@ export function compareDigests(
       same = expected[k] === actual[k];
     }
     if (same) continue;
-    mismatched++;
-    if (addresses.length < ADDRESSES_LISTED) {
+    tally.add(p, () => {
       while (bi < blocks.length - 1 && p >= first + blocks[bi].pages) first += blocks[bi++].pages;
       const b = blocks[bi];
-      addresses.push(b ? `${b.name}+0x${((p - first) * PAGE_SIZE).toString(16)}` : `page ${p}`);
-    }
+      return b ? `${b.name}+0x${((p - first) * PAGE_SIZE).toString(16)}` : `page ${p}`;
+    });
   }
-  return {
-    memoryEqual: mismatched === 0,
-    mismatchedPages: mismatched,
-    mismatchedAddresses: addresses,
-  };
+  return tally.result();
 }
 
 /**
  * Compares two RAMs in one process (simulation mode): whole blocks at native
- * speed, page by page only where they differ.
+ * speed, page by page only where they differ. Options as for {@link compareDigests}.
  */
-export function compareRams(expected: Ram, actual: Ram): DigestComparison {
-  let mismatched = 0;
-  const addresses: string[] = [];
+export function compareRams(
+  expected: Ram,
+  actual: Ram,
+  options: CompareOptions = {},
+): DigestComparison {
+  const tally = new Tally(options);
+  tally.countFree(expected.totalPages);
   expected.blocks.forEach((b, i) => {
     const a = actual.blocks[i];
     if (!a || a.pages !== b.pages) {
-      mismatched += b.pages;
-      if (addresses.length < ADDRESSES_LISTED) addresses.push(`${b.name}+0x0`);
+      for (let p = 0; p < b.pages; p++) tally.add(b.firstPage + p, () => `${b.name}+0x0`);
       return;
     }
     if (equalBytes(b.bytes, a.bytes)) return;
@@ -79,15 +141,10 @@ export function compareRams(expected: Ram, actual: Ram): DigestComparison {
       if (
         equalBytes(b.bytes.subarray(off, off + PAGE_SIZE), a.bytes.subarray(off, off + PAGE_SIZE))
       ) continue;
-      mismatched++;
-      if (addresses.length < ADDRESSES_LISTED) addresses.push(`${b.name}+0x${off.toString(16)}`);
+      tally.add(b.firstPage + p, () => `${b.name}+0x${off.toString(16)}`);
     }
   });
-  return {
-    memoryEqual: mismatched === 0,
-    mismatchedPages: mismatched,
-    mismatchedAddresses: addresses,
-  };
+  return tally.result();
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -113,17 +170,31 @@ export function evaluateExpectations(expect: Expectations, result: Result): Expe
       result.error ? ` (${result.error})` : ""
     }`,
   }));
-  const memoryEqual = expect.memoryEqual ?? true;
+  // A guest that died with its process leaves nothing to compare.
+  const memoryEqual = expect.memoryEqual !== undefined
+    ? expect.memoryEqual
+    : expect.guestLost
+    ? null
+    : true;
   check("memoryEqual", () => ({
     ok: result.memoryEqual === memoryEqual,
     detail: result.memoryEqual === null
-      ? "unknown: no digest to compare"
+      ? result.guestLost
+        ? `nothing to compare: the guest died with its process${
+          memoryEqual === null ? "" : ", expected a comparison"
+        }`
+        : "unknown: no digest to compare"
       : `${
         result.memoryEqual
           ? "equal"
           : `${result.mismatchedPages} pages differ (${result.mismatchedAddresses.join(", ")})`
-      }`,
+      }${
+        result.liarMismatchedPages
+          ? `; apart from that, ${result.liarMismatchedPages} pages the guest falsely declared free differ`
+          : ""
+      }${result.freePagesExcluded ? `; ${result.freePagesExcluded} free pages not compared` : ""}`,
   }));
+  checkFailureOutcome(expect, result, check);
   if (expect.downtimeMsMax !== undefined) {
     const max = expect.downtimeMsMax;
     check("downtimeMsMax", () => ({
@@ -154,4 +225,76 @@ export function evaluateExpectations(expect: Expectations, result: Result): Expe
     );
   }
   return out;
+}
+
+/** Set bits in a bit string (a free view, a liar's record). */
+export function countBits(bytes: Uint8Array): number {
+  let n = 0;
+  for (let v of bytes) {
+    for (; v; v &= v - 1) n++;
+  }
+  return n;
+}
+
+/**
+ * What a run that did not complete must show (nothing lost): the source guest
+ * still running, unless the scenario expects it lost with a killed source;
+ * the destination discarded; every fault fired; nothing left behind.
+ */
+function checkFailureOutcome(
+  expect: Expectations,
+  result: Result,
+  check: (name: string, f: () => { ok: boolean; detail: string }) => void,
+): void {
+  const lost = result.guestLost ?? false;
+  if (expect.guestLost !== undefined) {
+    check("guestLost", () => ({
+      ok: lost === expect.guestLost,
+      detail: lost ? "the guest died with its process" : "the guest survived",
+    }));
+  }
+  if (result.outcome !== "completed" && result.sourceGuestRunning !== undefined) {
+    check("sourceGuestRunning", () => ({
+      ok: result.sourceGuestRunning === true || (lost && expect.guestLost === true),
+      detail: result.sourceGuestRunning
+        ? "the source guest kept running"
+        : lost
+        ? "the source guest died with its process"
+        : "the source guest is not running",
+    }));
+  }
+  const resumed = result.destination?.resumed;
+  if (result.outcome !== "completed" && resumed !== undefined) {
+    check("destinationDiscarded", () => ({
+      ok: !resumed,
+      detail: resumed
+        ? "the destination resumed the guest although the migration did not complete"
+        : "the destination never resumed the guest",
+    }));
+  }
+  const notFired = result.faultsNotFired;
+  if (notFired && (notFired.length || result.faults.length)) {
+    check("faultsFired", () => ({
+      ok: notFired.length === 0,
+      detail: notFired.length
+        ? notFired.map((f) => `faults[${f.index}] ${f.action}: ${f.reason}`).join("; ")
+        : `${result.faults.length} fired`,
+    }));
+  }
+  const c = result.cleanup;
+  if (c) {
+    check("cleanup", () => {
+      const left = [
+        ...c.processesLeft.map((p) => `process ${p}`),
+        ...c.tempFilesLeft,
+        ...c.namespacesLeft.map((n) => `network namespace ${n}`),
+      ];
+      return {
+        ok: left.length === 0,
+        detail: left.length
+          ? `left behind: ${left.join(", ")}`
+          : "no process, file or namespace left",
+      };
+    });
+  }
 }

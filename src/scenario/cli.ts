@@ -3,13 +3,15 @@
  *
  * Prints the seed first, progress while it runs, then a summary. Exit codes:
  * 0 every expectation held, 1 an expectation failed, 2 the scenario or its
- * options are invalid, 3 the harness itself crashed. A failure ends with the
+ * options are invalid, 3 the harness itself crashed. A scenario this machine
+ * cannot run (kernel shaping without root or without a qdisc) prints
+ * `SKIPPED: reason` and exits 0. A failure ends with the
  * one command that replays it.
  * @module
  */
 import { parseCli } from "../util/cli.ts";
 import { loadScenario } from "./load.ts";
-import { runScenario } from "./runner.ts";
+import { KernelShapingUnavailable, runScenario } from "./runner.ts";
 import { resolveScenario } from "./validate.ts";
 import { formatProgress, formatSummary } from "./summary.ts";
 
@@ -75,6 +77,17 @@ export async function main(args: string[]): Promise<number> {
     });
   } catch (e) {
     if (tty) console.log();
+    if (e instanceof KernelShapingUnavailable) {
+      // Not a failure of the scenario: this machine cannot run it. Say so, pass.
+      console.log(`SKIPPED: ${e.message}`);
+      if (values.json) {
+        await Deno.writeTextFile(
+          values.json,
+          JSON.stringify({ scenario: resolved.name, skipped: e.message }, null, 2) + "\n",
+        );
+      }
+      return EXIT_PASSED;
+    }
     console.error(`scenario: the harness crashed: ${(e as Error).stack ?? e}`);
     console.error(`replay: ${replay}`);
     return EXIT_CRASHED;

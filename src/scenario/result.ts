@@ -31,6 +31,12 @@ export interface RunFacts {
   progress: ProgressRecord[];
   /** Figures that depend on the host machine. */
   wall: Record<string, unknown>;
+  /** Pages the guest's balloon falsely reported free (null or absent: it never lied). */
+  liedPages?: number | null;
+  /** Real mode: whether the destination resumed the guest. */
+  destinationResumed?: boolean;
+  /** Further result fields (faults, attempts, cleanup...), set before the expectations are judged. */
+  extra?: Partial<Result>;
 }
 
 /** Assembles the result and evaluates the scenario's expectations. */
@@ -92,7 +98,7 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
     converged: src.converged,
     forcedStop: src.forced,
     bytes: src.bytes,
-    pages: src.pages,
+    pages: src.hints ? { ...src.pages, skipped: src.hints.pagesSkipped } : src.pages,
     xbzrle: src.xbzrle ?? null,
     compression,
     progress: f.progress,
@@ -105,10 +111,22 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
         error: dst.error ?? null,
         receivedBytes: dst.receivedBytes,
         touchesAfterResume: dst.touchesAfterResume,
+        ...(f.destinationResumed !== undefined ? { resumed: f.destinationResumed } : {}),
       }
       : null,
     wall,
+    ...f.extra,
   };
+  if (src.hints) result.hints = src.hints;
+  if (cmp?.freePagesExcluded !== undefined) {
+    result.freePagesExcluded = cmp.freePagesExcluded;
+    result.memoryCheck += ", on the pages the guest holds in use";
+  }
+  if (f.liedPages != null) result.liedPages = f.liedPages;
+  if (cmp?.liarMismatchedPages !== undefined) {
+    result.liarMismatchedPages = cmp.liarMismatchedPages;
+    result.liarMismatchedAddresses = cmp.liarMismatchedAddresses;
+  }
   result.expectations = evaluateExpectations(s.expect, result);
   result.passed = result.expectations.every((e) => e.ok);
   return result;

@@ -57,12 +57,41 @@ export function formatSummary(r: Result): string {
       (c.decompressMs !== undefined ? `, decompress ${c.decompressMs.toFixed(0)} ms` : ""),
     ]);
   }
+  if (r.hints) rows.push(["hints", hintLine(r)]);
+  if (r.network && r.network.link !== "direct") {
+    rows.push(["network", `${r.network.link} link, ${r.network.events.length} events`]);
+  }
+  for (const f of r.faults) {
+    rows.push([
+      "fault",
+      `${f.action} at ${f.phase} ${f.round}, byte ${f.bytes}, ${
+        f.firedAtMs.toFixed(0)
+      } ms: ${f.observed}`,
+    ]);
+  }
+  for (const f of r.faultsNotFired ?? []) rows.push(["fault", `${f.action}: ${f.reason}`]);
+  if ((r.attempts?.length ?? 0) > 1) {
+    rows.push(["attempts", r.attempts!.map((a) => `${a.attempt}: ${a.outcome}`).join(", ")]);
+  }
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
   lines.push("expectations:");
   for (const e of r.expectations) lines.push(`  ${e.ok ? "ok  " : "FAIL"} ${e.name}: ${e.detail}`);
   lines.push(r.passed ? "PASSED" : "FAILED");
   return lines.join("\n");
+}
+
+function hintLine(r: Result): string {
+  const h = r.hints!;
+  const rejected = Object.entries(h.rejected).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+  return `${h.source}: ${h.pagesSkipped} pages skipped, ${h.requests} requests (${h.answered} answered, ` +
+    `${h.timedOut} timed out, ${h.superseded} superseded), rejected: ${
+      rejected.join(", ") || "none"
+    }${
+      r.liedPages
+        ? `; ${r.liedPages} pages lied about, ${r.liarMismatchedPages} of them differ`
+        : ""
+    }`;
 }
 
 function kinds(c: Record<string, number>, f: (n: number) => string): string {

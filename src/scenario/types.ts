@@ -44,8 +44,14 @@ export type BalloonBehaviour =
 export interface GuestSpec {
   ram?: SizeText;
   fill?: "zero" | "random" | "compressible";
+  /** Share of RAM (outside the static free map) the guest considers free at boot, [0, 1). */
   freeRatio?: number;
   balloon?: { behaviour: BalloonBehaviour };
+  /**
+   * Ranges of guest RAM the guest never uses (a static free map); the hint
+   * source "static" reports exactly these. Page-aligned sizes.
+   */
+  staticFreeMap?: { start: SizeText; length: SizeText }[];
   workload?: WorkloadSpec;
 }
 
@@ -97,10 +103,23 @@ export interface NetworkSpec {
   kernel?: boolean;
 }
 
+/** Simulation settings. */
+export interface SimSpec {
+  /**
+   * Virtual CPU microseconds the source spends per page sent, by record kind
+   * (`normal`, `zero`, `xbzrle`, `deflate`); default 0 each. Lets a
+   * CPU-bound encoder cost time in simulation as it does on a real machine.
+   */
+  cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
+}
+
 /** What the scenario expects of the run. */
 export interface Expectations {
   outcome?: Outcome;
-  memoryEqual?: boolean;
+  /** null: nothing to compare (the guest died with its process; goes with `guestLost: true`). */
+  memoryEqual?: boolean | null;
+  /** The guest died with a killed peer (kill-source before the switchover). Default false. */
+  guestLost?: boolean;
   downtimeMsMax?: number;
   totalTimeMsMax?: number;
   bytesMax?: number;
@@ -119,6 +138,8 @@ export interface Scenario {
   faults?: FaultSpec[];
   /** After a failed migration, start a fresh destination and migrate again. */
   retry?: boolean;
+  /** Simulation mode only (real mode ignores it): the cost model. */
+  sim?: SimSpec;
   expect?: Expectations;
   /** Milliseconds the workload runs before migration starts (default 200). */
   warmupMs?: number;
@@ -219,11 +240,71 @@ export interface ExpectationResult {
 export interface FaultRecord {
   action: FaultAction;
   at: FaultTrigger;
+  /** Milliseconds since the migration started. */
   firedAtMs: number;
+  /** The phase the source was in (for `resume`: the destination's). */
   phase: string;
   round: number;
+  /** The source's stream offset when it fired. */
   bytes: number;
+  /** What the harness saw: the injection, the link, each peer's outcome, the source guest. */
   observed: string;
+  /** partition, stop-*: the duration asked for. */
+  durationMs?: number;
+  /** corrupt: bytes corrupted. */
+  corruptBytes?: number;
+  /** The migration attempt it fired in (2: after a retry). */
+  attempt?: number;
+  /** Milliseconds from the fault to the end of the source's migration (null: unknown, or before it). */
+  endedAfterMs?: number | null;
+  /** Milliseconds from the fault to the end of the destination's migration (null: unknown, or before it). */
+  destinationEndedAfterMs?: number | null;
+}
+
+/** One migration attempt (a retry makes a second one). */
+export interface AttemptRecord {
+  attempt: number;
+  outcome: Outcome;
+  error?: string;
+  destinationOutcome: string;
+  destinationError?: string | null;
+  destinationResumed: boolean;
+}
+
+/** Why ranges were refused. Batches refused whole count all their ranges. */
+export interface HintRejections {
+  /** The batch's command id is not the current one. */
+  stale: number;
+  /** The batch's command is current but its request timed out. */
+  late: number;
+  /** Address or length not a multiple of the page size (or not a number). */
+  unaligned: number;
+  /** Length zero, negative or above the longest range accepted. */
+  length: number;
+  /** Not inside one RAM block. */
+  outOfRange: number;
+  /** Overlaps a range already taken for the same request. */
+  overlap: number;
+  /** Beyond the request's budget of ranges. */
+  budget: number;
+  /** Batches whose shape is wrong (count not in 0..ranges.length/2 or too large). */
+  malformed: number;
+}
+
+/** What hinting did, for the report and the progress records. */
+export interface HintStats {
+  source: string;
+  requests: number;
+  /** Requests the source said it had fully answered in time. */
+  answered: number;
+  /** Requests whose timeout passed before the source said it was done. */
+  timedOut: number;
+  /** Requests retired by the next sync before they were answered or timed out. */
+  superseded: number;
+  rangesAccepted: number;
+  /** Dirty bits cleared by accepted hints: pages that were not sent then. */
+  pagesSkipped: number;
+  rejected: HintRejections;
 }
 
 /** The result of one run. */
@@ -263,12 +344,34 @@ export interface Result {
   xbzrle?: XbzrleStatsRecord | null;
   /** Compression statistics for the whole migration (null when compress is off). */
   compression?: CompressionStatsRecord | null;
+  /** Free-page hint statistics (with the capability freePageHints). */
+  hints?: HintStats;
+  /** Pages free in the guest's view at stop: their content does not count (the guest never reads them). */
+  freePagesExcluded?: number;
+  /** Pages the guest's balloon reported free while they were in use (a liar). */
+  liedPages?: number;
+  /** Pages that differ only because the guest lied about them; not counted in mismatchedPages. */
+  liarMismatchedPages?: number;
+  /** The first few of them, as `block+0xoffset`. */
+  liarMismatchedAddresses?: string[];
   /** What the destination reported. */
   destination?: {
     outcome: Outcome;
     error: string | null;
     receivedBytes: number;
     touchesAfterResume: number;
+    /** Whether it resumed the guest (false: discarded, or died first). */
+    resumed?: boolean;
   } | null;
+  /** The guest died with a killed peer before the switchover: nothing left to check. */
+  guestLost?: boolean;
+  /** Every migration attempt, in order (two with `retry` after a failure). */
+  attempts?: AttemptRecord[];
+  /** Faults that never fired, and why. */
+  faultsNotFired?: { index: number; action: string; at: FaultTrigger; reason: string }[];
+  /** The link between the peers: direct, the shaping proxy or the kernel, and what it did. */
+  network?: { link: "direct" | "proxy" | "kernel"; events: { atMs: number; what: string }[] };
+  /** What the run left behind after the runner cleaned up (all empty when clean). */
+  cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
   [key: string]: unknown;
 }

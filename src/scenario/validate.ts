@@ -15,6 +15,7 @@ import { type MigrationConfig, resolveMigration } from "../engine/capabilities.t
 import type { FillKind } from "../guest/fill.ts";
 import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
 import type { WorkloadConfig } from "../guest/workload.ts";
+import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
 import type { BalloonBehaviour, Expectations, FaultSpec, Scenario } from "./types.ts";
 
@@ -28,12 +29,16 @@ export interface ResolvedScenario {
   fill: FillKind;
   freeRatio: number;
   balloon: BalloonBehaviour;
+  /** The static free map as page ranges `[start, pages]`, sorted (also in `workload.staticFree`). */
+  staticFree: PageRange[];
   workload: WorkloadConfig;
   migration: MigrationConfig;
   network: ResolvedNetwork;
   faults: FaultSpec[];
   /** After a failure, start a fresh destination and migrate again (once). */
   retry: boolean;
+  /** The simulation's cost model (ignored in real mode). */
+  sim: { cpuCostUs: Partial<Record<CostKind, number>> };
   expect: Expectations;
   warmupMs: number;
   settleMs: number;
@@ -94,7 +99,10 @@ const TOP_KEYS = new Set([
   "warmupMs",
   "settleMs",
   "retry",
+  "sim",
 ]);
+const COST_KINDS = ["normal", "zero", "xbzrle", "deflate"] as const;
+type CostKind = typeof COST_KINDS[number];
 
 /** Resolves a scenario; `resolved` is undefined when `errors` is not empty. */
 export function resolveScenario(
@@ -147,9 +155,8 @@ export function resolveScenario(
   const freeRatio = g.freeRatio ?? 0;
   if (typeof freeRatio !== "number" || !(freeRatio >= 0 && freeRatio < 1)) {
     errors.push(`guest.freeRatio: must be a number in [0, 1), got ${JSON.stringify(g.freeRatio)}`);
-  } else if (freeRatio > 0) {
-    errors.push("guest.freeRatio: free-page hints are not available yet; leave it 0");
   }
+  const staticFree = resolveStaticFreeMap(g.staticFreeMap, ramBytes, errors);
   const balloon = (g.balloon?.behaviour ?? "honest") as BalloonBehaviour;
   if (!BALLOON.includes(balloon)) {
     errors.push(`guest.balloon.behaviour: must be one of ${BALLOON.join(", ")}`);
@@ -190,24 +197,48 @@ export function resolveScenario(
     hotsetRatio: wl.hotsetRatio,
     hotsetProbability: wl.hotsetProbability,
   };
+  const hasFree = (typeof freeRatio === "number" && freeRatio > 0) || staticFree.length > 0;
+  if (hasFree) {
+    workload.freeRatio = freeRatio;
+    if (staticFree.length) workload.staticFree = staticFree;
+    if (kind === "counter") {
+      errors.push(
+        "guest.freeRatio: the counter workload keeps an invariant over every page and takes no free memory; leave freeRatio 0 and staticFreeMap empty",
+      );
+    }
+    if (FreeView.byteLength(ramBytes / PAGE_SIZE) > FREE_VIEW_BYTES_MAX) {
+      errors.push(
+        `guest.ram: a guest with free memory can have at most ${
+          FREE_VIEW_BYTES_MAX * 8 * PAGE_SIZE / 1024 ** 3
+        } GiB (its free-page view travels in the device state)`,
+      );
+    }
+  }
 
   const { config: migration, errors: merr } = resolveMigration(s.migration as never);
   errors.push(...merr);
+  if (migration.capabilities.freePageHints && migration.hintSource === "static") {
+    if (!staticFree.length && !(g.staticFreeMap?.length)) {
+      errors.push(
+        'migration.parameters.hintSource: "static" reports guest.staticFreeMap, which is empty',
+      );
+    }
+  }
 
   const network = resolveNetwork((s.network ?? {}) as Record<string, unknown>, errors);
   const faults = resolveFaults(s.faults ?? [], errors);
-  if (mode === "real") {
-    const n = network;
-    if (
-      n.bandwidthBytesPerSec > 0 || n.latencyMs > 0 || n.jitterMs > 0 || n.schedule.length ||
-      n.kernel
-    ) {
-      errors.push('network: shaping between real peers is not available yet; use mode "sim"');
-    }
-    if (faults.length) {
-      errors.push("faults: fault injection between real peers is not available yet");
-    }
+  if (network.kernel) {
+    if (mode !== "real") errors.push("network.kernel: kernel shaping exists in real mode only");
+    faults.forEach((f, i) => {
+      if (f?.action === "corrupt") {
+        errors.push(
+          `faults[${i}].action: corrupt needs the userspace link (netem corrupt is not available); ` +
+            "leave network.kernel false",
+        );
+      }
+    });
   }
+  const sim = resolveSim(s.sim, errors);
   const retry = s.retry ?? false;
   if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
 
@@ -229,8 +260,14 @@ export function resolveScenario(
         errors.push(`expect.${k}: must be a number >= 0`);
       }
     }
-    if (expect.memoryEqual !== undefined && typeof expect.memoryEqual !== "boolean") {
-      errors.push("expect.memoryEqual: must be true or false");
+    if (
+      expect.memoryEqual !== undefined && expect.memoryEqual !== null &&
+      typeof expect.memoryEqual !== "boolean"
+    ) {
+      errors.push("expect.memoryEqual: must be true, false or null (nothing to compare)");
+    }
+    if (expect.guestLost !== undefined && typeof expect.guestLost !== "boolean") {
+      errors.push("expect.guestLost: must be true or false");
     }
   }
   const warmupMs = s.warmupMs ?? 200;
@@ -254,17 +291,69 @@ export function resolveScenario(
       fill,
       freeRatio,
       balloon,
+      staticFree,
       workload,
       migration,
       network,
       faults,
       retry,
+      sim,
       expect,
       warmupMs,
       settleMs,
       source: s,
     },
   };
+}
+
+/** Largest free-page view a guest may have (it travels in the 1 MiB device state). */
+const FREE_VIEW_BYTES_MAX = 512 * 1024;
+
+/** Resolves `guest.staticFreeMap` into sorted, disjoint page ranges inside RAM. */
+function resolveStaticFreeMap(map: unknown, ramBytes: number, errors: string[]): PageRange[] {
+  if (map === undefined) return [];
+  if (!Array.isArray(map)) {
+    errors.push("guest.staticFreeMap: must be a list of { start, length }");
+    return [];
+  }
+  const out: PageRange[] = [];
+  map.forEach((e, i) => {
+    const where = `guest.staticFreeMap[${i}]`;
+    if (typeof e !== "object" || e === null) return errors.push(`${where}: must be an object`);
+    const { start, length, ...rest } = e as Record<string, unknown>;
+    for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+    let a = -1, n = -1;
+    try {
+      a = parseSize(start);
+      if (a % PAGE_SIZE) throw new RangeError(`must be a multiple of 4 KiB, got ${a}`);
+    } catch (err) {
+      errors.push(`${where}.start: ${(err as Error).message}`);
+    }
+    try {
+      n = parseSize(length);
+      if (n < PAGE_SIZE || n % PAGE_SIZE) {
+        throw new RangeError(`must be a positive multiple of 4 KiB, got ${n}`);
+      }
+    } catch (err) {
+      errors.push(`${where}.length: ${(err as Error).message}`);
+    }
+    if (a < 0 || n < 0) return;
+    if (a + n > ramBytes) {
+      return errors.push(`${where}: ends at ${a + n}, beyond guest RAM of ${ramBytes} bytes`);
+    }
+    out.push([a / PAGE_SIZE, n / PAGE_SIZE]);
+  });
+  out.sort((x, y) => x[0] - y[0]);
+  for (let i = 1; i < out.length; i++) {
+    if (out[i][0] < out[i - 1][0] + out[i - 1][1]) {
+      errors.push(
+        `guest.staticFreeMap: ranges at ${out[i - 1][0] * PAGE_SIZE} and ${
+          out[i][0] * PAGE_SIZE
+        } overlap`,
+      );
+    }
+  }
+  return out;
 }
 
 const NETWORK_KEYS = new Set(["bandwidth", "burst", "latencyMs", "jitterMs", "schedule", "kernel"]);
@@ -401,4 +490,30 @@ function resolveFaults(faults: unknown, errors: string[]): FaultSpec[] {
     }
   });
   return faults as FaultSpec[];
+}
+
+function resolveSim(spec: unknown, errors: string[]): ResolvedScenario["sim"] {
+  const out: ResolvedScenario["sim"] = { cpuCostUs: {} };
+  if (spec === undefined) return out;
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    errors.push("sim: must be an object");
+    return out;
+  }
+  const { cpuCostUs, ...rest } = spec as Record<string, unknown>;
+  for (const k of Object.keys(rest)) errors.push(`sim.${k}: unknown field`);
+  if (cpuCostUs === undefined) return out;
+  if (typeof cpuCostUs !== "object" || cpuCostUs === null || Array.isArray(cpuCostUs)) {
+    errors.push("sim.cpuCostUs: must be an object of kind: microseconds");
+    return out;
+  }
+  for (const [k, v] of Object.entries(cpuCostUs)) {
+    if (!(COST_KINDS as readonly string[]).includes(k)) {
+      errors.push(`sim.cpuCostUs.${k}: unknown kind (known: ${COST_KINDS.join(", ")})`);
+    } else if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+      errors.push(
+        `sim.cpuCostUs.${k}: must be a number of microseconds >= 0, got ${JSON.stringify(v)}`,
+      );
+    } else out.cpuCostUs[k as CostKind] = v;
+  }
+  return out;
 }

@@ -24,6 +24,9 @@
 import { setImmediate } from "node:timers";
 import type { Clock } from "../util/clock.ts";
 
+/** Timer events at one virtual instant beyond which the run is declared livelocked. */
+const MAX_EVENTS_AT_ONE_INSTANT = 1_000_000;
+
 interface Timer {
   at: number;
   seq: number;
@@ -37,6 +40,8 @@ export class SimClock implements Clock {
   #seq = 0;
   #heap: Timer[] = [];
   #events = 0;
+  #lastAdvanceMs = -1;
+  #eventsAtInstant = 0;
 
   /** Virtual milliseconds since the start. */
   nowMs(): number {
@@ -117,6 +122,14 @@ export class SimClock implements Clock {
       this.#events++;
       if (this.#events > maxEvents) {
         throw new Error(`Simulation exceeded ${maxEvents} events at ${this.#now} ms`);
+      }
+      if (t.at > this.#lastAdvanceMs) {
+        this.#lastAdvanceMs = t.at;
+        this.#eventsAtInstant = 0;
+      } else if (++this.#eventsAtInstant > MAX_EVENTS_AT_ONE_INSTANT) {
+        throw new Error(
+          `Simulation livelocked at ${this.#now} ms: ${MAX_EVENTS_AT_ONE_INSTANT} events without time moving on`,
+        );
       }
       t.fire();
       // Fire every other timer due at this same instant before yielding.

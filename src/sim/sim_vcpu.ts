@@ -16,6 +16,7 @@
 import type { Ram } from "../guest/ram.ts";
 import type { DirtyLog } from "../guest/dirty_log.ts";
 import { Workload, type WorkloadState } from "../guest/workload.ts";
+import { FreeView } from "../guest/free_view.ts";
 import type { SimClock } from "./sim_clock.ts";
 
 /** Shortest tick (virtual ms); slow workloads tick once per touch. */
@@ -29,9 +30,14 @@ export class SimVcpu {
   #base = 0;
   #done = 0;
   #wake: (() => void) | null = null;
+  #heldUntil = 0;
+  /** The guest's free-page view, kept across runs (the balloon driver reads it). */
+  readonly freeView: FreeView;
 
   /** Creates a paused vCPU without a workload. */
-  constructor(readonly ram: Ram, readonly log: DirtyLog, readonly clock: SimClock) {}
+  constructor(readonly ram: Ram, readonly log: DirtyLog, readonly clock: SimClock) {
+    this.freeView = new FreeView(ram.totalPages);
+  }
 
   /** Whether it is running. */
   get running(): boolean {
@@ -40,7 +46,8 @@ export class SimVcpu {
 
   /** Loads a workload state and runs it. */
   run(state: WorkloadState): void {
-    this.#workload = Workload.resume(state);
+    if (!state.free) this.freeView.clear();
+    this.#workload = Workload.resume(state, { freeView: this.freeView });
     const first = !this.#running && !this.#wake;
     this.resume();
     if (first) this.#loop();
@@ -63,6 +70,15 @@ export class SimVcpu {
     w?.();
   }
 
+  /**
+   * Holds the vCPU still until virtual time `untilMs` (the process is
+   * stopped, as with SIGSTOP), whatever its pause state: the touches it would
+   * have made meanwhile are not made up afterwards.
+   */
+  holdUntil(untilMs: number): void {
+    this.#heldUntil = Math.max(this.#heldUntil, untilMs);
+  }
+
   /** Stops for good; returns the final state. */
   stop(): WorkloadState | null {
     const s = this.pause();
@@ -82,6 +98,11 @@ export class SimVcpu {
       }
       await this.clock.sleep(Math.max(SIM_TICK_MS, 1 / perMs));
       if (!this.#running) continue;
+      if (this.clock.nowMs() < this.#heldUntil) {
+        this.#base = this.clock.nowMs();
+        this.#done = 0;
+        continue;
+      }
       const due = Math.floor((this.clock.nowMs() - this.#base) * perMs) - this.#done;
       if (due > 0) {
         w.touch(this.ram, this.log, due);

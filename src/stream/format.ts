@@ -1,10 +1,10 @@
 /**
- * The Ferry migration stream, version 1. Integers are big-endian.
+ * The Ferry migration stream, version 2. Integers are big-endian.
  *
  * ```
  * stream    := header setup ram* device end          (a completed migration)
  *            | header [setup ram*] abort              (the source gave up)
- * header    := magic:u32 = 0x46455259 ("FERY")  version:u16 = 1  flags:u16 = 0
+ * header    := magic:u32 = 0x46455259 ("FERY")  version:u16 = 2  flags:u16 = 0
  * setup     := 0x01 pageSize:u32 capabilities:u32 blockCount:u16 block{blockCount}
  *              paramsLen:u16 params:msgpack[paramsLen]
  *   capabilities := bit 0 XBZRLE | bit 1 COMPRESS (other bits: refused)
@@ -17,18 +17,29 @@
  *            | (addressing 1, BLOCK) page:u32            (same block as the last record)
  *            | (addressing 2, NEXT)  nothing             (the page after the last record's last page)
  *   kind 1 ZERO    payload := nothing                    (a zero page: 1 byte with NEXT)
- *   kind 2 NORMAL  payload := count:u16 pad data:u8[count*pageSize]   (count consecutive pages, 1..256)
+ *   kind 2 NORMAL  payload := count:u16 pad data:u8[count*pageSize] crc:u32[count]
+ *                  (count consecutive pages, 1..256; crc: CRC-32 of each page)
  *   pad     := 0x00{0..7}, up to the next stream offset that is a multiple of 8
  *   kind 3 XBZRLE  payload := len:u16 data:u8[len]       (capability XBZRLE: the page as a delta against
  *                  the destination's copy, len 1..pageSize; data's grammar in engine/xbzrle.ts)
  *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]   (capability COMPRESS: count consecutive
  *                  pages, 1..256, compressed together with the setup's compressMethod; len 1..count*pageSize-1;
  *                  see engine/compress.ts)
- * eos       := 0x00                                      (kind 0, addressing 0: end of section)
- * device    := 0x03 len:u32 state:msgpack[len]           (at most 1 MiB)
- * end       := 0x04
+ * eos       := 0x00 crc:u32                              (kind 0, addressing 0: end of section)
+ * device    := 0x03 len:u32 state:msgpack[len] crc:u32   (at most 1 MiB)
+ * end       := 0x04 crc:u32
  * abort     := 0x05 len:u16 reason:utf8[len]
  * ```
+ *
+ * Checksums (CRC-32, as zlib computes it). The `crc` of eos, device and end
+ * covers every stream byte from offset 0 up to that field, except NORMAL
+ * page data, which the record's trailer covers page by page. The source
+ * computes each page's CRC from guest RAM just before the run goes out; if
+ * the guest wrote the page meanwhile, the destination sees a mismatch, but
+ * such a page is dirty and is sent again. So a mismatching page only becomes
+ * suspect; a later ZERO or NORMAL record of the page clears that, and a page
+ * still suspect at `end` fails the migration. Any other checksum mismatch
+ * fails it at once.
  *
  * The return path (destination to source, on the same connection):
  * ```
@@ -46,7 +57,7 @@
 /** "FERY". */
 export const MAGIC = 0x46455259;
 /** Stream version this code writes and reads. */
-export const VERSION = 1;
+export const VERSION = 2;
 /** Header length in bytes. */
 export const HEADER_BYTES = 8;
 

@@ -23,6 +23,7 @@
  * ```
  * @module
  */
+import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.ts";
 import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
 import {
@@ -74,6 +75,9 @@ export class StreamReader {
   /** Offset of the last record head (for error messages). */
   recordOffset = 0;
   #maxRamBytes: number;
+  /** CRC-32 of every stream byte before `buf[#crcPos]`, page data left out. */
+  #crc = 0;
+  #crcPos = 0;
 
   /** Creates a reader on `link`. */
   constructor(link: Link, options: { bufferBytes?: number; maxRamBytes?: number } = {}) {
@@ -104,10 +108,11 @@ export class StreamReader {
     // Compact, keeping buffer index and stream offset equal mod 8 (aligned page copies).
     const keep = (this.#base + this.pos) & 7;
     if (this.pos > keep) {
+      this.checksum();
       this.buf.copyWithin(keep, this.pos, this.end);
       this.#base += this.pos - keep;
       this.end -= this.pos - keep;
-      this.pos = keep;
+      this.pos = this.#crcPos = keep;
     }
     while (this.end - this.pos < n) {
       const got = await this.#link.read(this.buf.subarray(this.end));
@@ -168,8 +173,57 @@ export class StreamReader {
       off += got;
     }
     const next = startOffset + (len - have);
-    this.pos = this.end = next & 7;
+    this.pos = this.end = this.#crcPos = next & 7;
     this.#base = next - this.pos;
+  }
+
+  /** The CRC-32 of every stream byte read so far, page data left out (see the writer). */
+  checksum(): number {
+    if (this.pos > this.#crcPos) {
+      this.#crc = crc32(this.buf.subarray(this.#crcPos, this.pos), this.#crc);
+    }
+    this.#crcPos = this.pos;
+    return this.#crc;
+  }
+
+  /**
+   * Reads the `crc:u32` that closes a section and checks it against the
+   * bytes received; throws RangeError when the stream was corrupted.
+   */
+  async verifyChecksum(what: string): Promise<void> {
+    const expected = this.checksum();
+    await this.need(4, `the checksum of ${what}`);
+    const got = this.u32();
+    if (got !== expected) {
+      throw this.error(
+        `Checksum of ${what} is 0x${hex32(got)} but the bytes received give 0x${
+          hex32(expected)
+        }: the stream was corrupted`,
+        this.offset - 4,
+      );
+    }
+  }
+
+  /**
+   * Reads a run of page data into `into` and its trailer, and sets bit `i` of
+   * `mismatched` for each page `i` whose data does not match its CRC-32. A
+   * mismatch is not an error by itself: the page may have changed while it
+   * was sent (it is then dirty and sent again); the caller decides. Returns
+   * how many pages mismatched.
+   */
+  async pageData(into: Uint8Array, what: string, mismatched: Uint8Array): Promise<number> {
+    this.checksum();
+    await this.readInto(into, what);
+    this.#crcPos = this.pos;
+    const pages = into.length / PAGE_SIZE;
+    await this.need(4 * pages, `the page checksums of ${what}`);
+    let bad = 0;
+    for (let i = 0; i < pages; i++) {
+      const ok = this.u32() === crc32(into.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+      mismatched[i] = ok ? 0 : 1;
+      if (!ok) bad++;
+    }
+    return bad;
   }
 
   /** Skips the zero padding up to the next stream offset that is a multiple of 8; rejects non-zero padding. */
@@ -348,4 +402,8 @@ export class StreamReader {
     }
     this.#nextPage = this.page + pages;
   }
+}
+
+function hex32(v: number): string {
+  return (v >>> 0).toString(16).padStart(8, "0");
 }

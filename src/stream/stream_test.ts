@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch, assertOk } from "../util/assert.ts";
+import { assertEquals, assertMatch } from "../util/assert.ts";
 import type { Link } from "../net/link.ts";
 import { systemClock } from "../util/clock.ts";
 import { createRam, PAGE_SIZE } from "../guest/ram.ts";
@@ -6,14 +6,7 @@ import { runDestination } from "../engine/destination.ts";
 import { Prng } from "../util/prng.ts";
 import { StreamWriter } from "./writer.ts";
 import { StreamReader } from "./reader.ts";
-import {
-  KIND_NORMAL,
-  KIND_ZERO,
-  MAGIC,
-  SECTION_DEVICE,
-  SECTION_END,
-  SECTION_RAM,
-} from "./format.ts";
+import { KIND_NORMAL, KIND_ZERO, MAGIC, SECTION_DEVICE } from "./format.ts";
 
 /** A link that records what is written. */
 function sink(): { link: Link; bytes: () => Uint8Array } {
@@ -51,8 +44,13 @@ function source(bytes: Uint8Array, chunk = 4096, silentAtEnd = false): Link {
 
 const DEVICE = new Uint8Array([1, 2, 3]);
 
-/** A valid stream: two blocks, a zero page, a run of normal pages, device state, end. */
-async function validStream(): Promise<Uint8Array> {
+/**
+ * A valid stream: two blocks, a zero page, a run of normal pages, device
+ * state, end. Options make it invalid in one way each.
+ */
+async function validStream(
+  o: { device?: Uint8Array | null; deviceTwice?: boolean; ramAfterDevice?: boolean } = {},
+): Promise<Uint8Array> {
   const s = sink();
   const w = new StreamWriter(s.link, { bufferBytes: 64 * 1024 });
   w.header();
@@ -68,17 +66,20 @@ async function validStream(): Promise<Uint8Array> {
   w.recordHead(KIND_NORMAL, 0, 1, 2);
   w.u16(2);
   w.align8();
-  const data = new Uint8Array(2 * PAGE_SIZE).fill(0xab);
-  await w.ensure(data.length);
-  w.copy(data, 0, data.length);
+  await w.pageData(new Uint8Array(2 * PAGE_SIZE).fill(0xab), false);
   await w.ensure(16);
   w.recordHead(KIND_NORMAL, 1, 1, 1);
   w.u16(1);
   w.align8();
-  await w.ensure(PAGE_SIZE);
-  w.copy(new Uint8Array(PAGE_SIZE).fill(7), 0, PAGE_SIZE);
+  await w.pageData(new Uint8Array(PAGE_SIZE).fill(7), true);
   await w.ramEnd();
-  await w.device(DEVICE);
+  const device = o.device === undefined ? DEVICE : o.device;
+  if (device) await w.device(device);
+  if (device && o.deviceTwice) await w.device(device);
+  if (o.ramAfterDevice) {
+    await w.ramBegin(1);
+    await w.ramEnd();
+  }
   await w.end();
   await w.finish();
   return s.bytes();
@@ -223,31 +224,70 @@ Deno.test("malformed streams fail with what and where", async (t) => {
 
 Deno.test("device state: oversized, rejected by its loader, missing, twice", async () => {
   const valid = await validStream();
-  const devAt = valid.length - 1 - 3 - 5;
+  const devAt = valid.length - 5 - 4 - DEVICE.length - 5; // end+crc, device crc, state, type+len
   assertEquals(valid[devAt], SECTION_DEVICE);
   const big = valid.slice();
   new DataView(big.buffer).setUint32(devAt + 1, 2 * 1024 * 1024);
   assertMatch((await load(big)).report.error!, /Device state of 2097152 bytes exceeds/);
-  const bad = valid.slice();
-  new DataView(bad.buffer).setUint32(devAt + 1, 2);
-  bad[devAt + 3 + 5 - 1] = SECTION_END; // shorter state, end follows
+  const rejected = await load(await validStream({ device: new Uint8Array(2) }));
+  assertMatch(rejected.report.error!, /Device state rejected: unexpected device state/);
+  const missing = await load(await validStream({ device: null }));
+  assertMatch(missing.report.error!, /End of stream before the device state/);
+  const twice = await load(await validStream({ deviceTwice: true }));
+  assertMatch(twice.report.error!, /A second device-state section/);
+  const ramAfter = await load(await validStream({ ramAfterDevice: true }));
+  assertMatch(ramAfter.report.error!, /RAM section after the device state/);
+});
+
+Deno.test("checksums: a flipped byte anywhere fails cleanly, never loads a wrong page", async () => {
+  const valid = await validStream();
+  const devAt = valid.length - 5 - 4 - DEVICE.length - 5;
+  // In the device state: the device crc catches it before the state is applied.
+  const dev = valid.slice();
+  dev[devAt + 5] ^= 0x10;
+  assertMatch((await load(dev)).report.error!, /Checksum of the device state is .* corrupted/);
+  // In page data: the run's pages are suspect and never sent again.
+  const page = valid.slice();
+  const firstRunData = page.indexOf(0xab);
+  page[firstRunData + 100] ^= 1;
   assertMatch(
-    (await load(bad.subarray(0, devAt + 5 + 2 + 1))).report.error!,
-    /Device state rejected/,
+    (await load(page)).report.error!,
+    /1 page\(s\) failed their checksum and were not sent again, the first at pc.ram\+0x1000/,
   );
-  const noDevice = valid.slice(0, devAt + 1);
-  noDevice[devAt] = SECTION_END;
-  assertMatch((await load(noDevice)).report.error!, /End of stream before the device state/);
-  const ramAfterDevice = new Uint8Array([
-    ...valid.subarray(0, valid.length - 1),
-    SECTION_RAM,
-    0,
-    0,
-    0,
-    0,
-    0,
-  ]);
-  assertMatch((await load(ramAfterDevice)).report.error!, /RAM section after the device state/);
+  // In a record head (a page number): the RAM section's crc catches it.
+  const head = valid.slice();
+  const v = new DataView(head.buffer);
+  v.setUint32(RAM_AT + 8, v.getUint32(RAM_AT + 8) ^ 2); // NORMAL run's page 1 -> 3
+  assertMatch((await load(head)).report.error!, /Checksum of the RAM section .* corrupted/);
+});
+
+Deno.test("a run that fails its checksum and is sent again loads the good copy", async () => {
+  const s = sink();
+  const w = new StreamWriter(s.link, { bufferBytes: 64 * 1024 });
+  w.header();
+  await w.setup({
+    pageSize: PAGE_SIZE,
+    capabilities: 0,
+    blocks: [{ name: "pc.ram", pages: 4 }],
+    params: new Uint8Array(0),
+  });
+  for (const [round, fill] of [[0, 0x11], [1, 0x22]]) {
+    await w.ramBegin(round);
+    await w.ensure(16);
+    w.recordHead(KIND_NORMAL, 0, 2, 1);
+    w.u16(1);
+    w.align8();
+    await w.pageData(new Uint8Array(PAGE_SIZE).fill(fill), false);
+    await w.ramEnd();
+  }
+  await w.device(DEVICE);
+  await w.end();
+  await w.finish();
+  const bytes = s.bytes();
+  bytes[bytes.indexOf(0x11) + 7] ^= 0x80; // the guest wrote the page while it was sent
+  const { report } = await load(bytes);
+  assertEquals(report.outcome, "completed", report.error);
+  assertEquals(report.ram!.blocks[0].bytes[2 * PAGE_SIZE + 7], 0x22);
 });
 
 Deno.test("a silent peer times out instead of hanging", async () => {
@@ -273,7 +313,6 @@ Deno.test("fuzz: mutated streams never crash or hang; truncated ones never compl
       assertMatch(report.error ?? "", /offset \d+/);
     }
   }
-  // Page data is most of the stream and carries no checksum: flips there load
-  // (the checker's digests catch them); flips in the structure must not.
-  assertOk(failed >= 60, `mutations caught: ${failed} of 300`);
+  // Every byte is covered by a checksum: any flip fails the migration.
+  assertEquals(failed, 300, `mutations caught: ${failed} of 300`);
 });

@@ -20,7 +20,9 @@
  * ```
  * @module
  */
+import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.ts";
+import { PAGE_SIZE } from "../guest/ram.ts";
 import {
   ADDR_BLOCK,
   ADDR_FULL,
@@ -28,6 +30,7 @@ import {
   HEADER_BYTES,
   KIND_EOS,
   MAGIC,
+  RUN_PAGES_MAX,
   SECTION_ABORT,
   SECTION_DEVICE,
   SECTION_END,
@@ -67,6 +70,12 @@ export class StreamWriter {
   #lastBlock = -1;
   #nextPage = -1;
   #inRam = false;
+  /** CRC-32 of every stream byte before `buf[#crcPos]`. */
+  #crc = 0;
+  #crcPos = 0;
+  #pageCrcs = new Uint32Array(RUN_PAGES_MAX);
+  /** Where the last record head began in the current buffer. */
+  #headAt = -1;
 
   /** Creates a writer on `link`. */
   constructor(link: Link, options: StreamWriterOptions = {}) {
@@ -106,8 +115,14 @@ export class StreamWriter {
   /** Sends the current buffer (after the previous one finished) and switches buffers. */
   async flush(): Promise<void> {
     if (this.pos === this.#start) return;
+    if (this.#gate) await this.#gate(this.pos - this.#start);
+    await this.#send();
+  }
+
+  async #send(): Promise<void> {
+    if (this.pos === this.#start) return;
+    this.checksum();
     const n = this.pos - this.#start;
-    if (this.#gate) await this.#gate(n);
     const prev = this.#inflight;
     if (prev) await prev;
     const out = this.buf.subarray(this.#start, this.pos);
@@ -119,17 +134,63 @@ export class StreamWriter {
     this.buf = this.#bufs[this.#cur];
     this.view = this.#views[this.#cur];
     this.#start = this.#flushed & 7;
-    this.pos = this.#start;
+    this.pos = this.#crcPos = this.#start;
+    this.#headAt = -1;
+  }
+
+  /** The CRC-32 of every stream byte written so far (buffered ones included). */
+  checksum(): number {
+    if (this.pos > this.#crcPos) {
+      this.#crc = crc32(this.buf.subarray(this.#crcPos, this.pos), this.#crc);
+    }
+    this.#crcPos = this.pos;
+    return this.#crc;
+  }
+
+  /**
+   * Writes a run of page data and its trailer (`crc:u32` per page, the
+   * CRC-32 of each page): copied into the buffer, or with `direct` sent from
+   * where it is. Page data is left out of the running checksum: the trailer
+   * covers it, computed from `data` before it goes out. Returns bytes
+   * written (data and trailer).
+   */
+  async pageData(data: Uint8Array, direct: boolean): Promise<number> {
+    const pages = data.length / PAGE_SIZE;
+    const crcs = this.#pageCrcs;
+    for (let i = 0; i < pages; i++) {
+      crcs[i] = crc32(data.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
+    }
+    if (direct) await this.direct(data);
+    else {
+      this.checksum();
+      this.copy(data, 0, data.length);
+      this.#crcPos = this.pos;
+    }
+    await this.ensure(4 * pages);
+    for (let i = 0; i < pages; i++) this.u32(crcs[i]);
+    return data.length + 4 * pages;
   }
 
   /**
    * Sends `data` straight to the link after what is buffered, without copying
    * it (guest RAM goes to the socket as it is). `data.length` must keep the
-   * stream 8-aligned if the caller relies on alignment afterwards.
+   * stream 8-aligned if the caller relies on alignment afterwards. `data` is
+   * the payload of the record whose head was written last: if the gate
+   * refuses, that head is taken back.
    */
   async direct(data: Uint8Array): Promise<void> {
-    await this.flush();
-    if (this.#gate) await this.#gate(data.length);
+    // One gate for the buffered bytes (they end with this data's record head)
+    // and the data: when it refuses (cancel), the head is dropped unsent, so
+    // that an abort section still follows a whole record.
+    if (this.#gate) {
+      try {
+        await this.#gate(this.pos - this.#start + data.length);
+      } catch (e) {
+        if (this.#headAt >= this.#start) this.pos = this.#headAt;
+        throw e;
+      }
+    }
+    await this.#send();
     const prev = this.#inflight;
     if (prev) await prev;
     const p = this.#link.write(data);
@@ -137,7 +198,8 @@ export class StreamWriter {
     this.#inflight = p;
     this.#flushed += data.length;
     this.#start = this.#flushed & 7;
-    this.pos = this.#start;
+    this.pos = this.#crcPos = this.#start;
+    this.#headAt = -1;
   }
 
   /** Flushes and waits until everything is on the link. */
@@ -226,8 +288,9 @@ export class StreamWriter {
 
   /** Closes a RAM section. */
   async ramEnd(): Promise<void> {
-    await this.ensure(1);
+    await this.ensure(5);
     this.u8(KIND_EOS);
+    this.u32(this.checksum());
     this.#inRam = false;
   }
 
@@ -237,6 +300,7 @@ export class StreamWriter {
    */
   recordHead(kind: number, block: number, page: number, pages: number): number {
     const start = this.pos;
+    this.#headAt = start;
     if (block === this.#lastBlock) {
       if (page === this.#nextPage) {
         this.buf[this.pos++] = kind | ADDR_NEXT;
@@ -266,12 +330,15 @@ export class StreamWriter {
       this.copy(state, off, n);
       off += n;
     }
+    await this.ensure(4);
+    this.u32(this.checksum());
   }
 
   /** Writes the end section. */
   async end(): Promise<void> {
-    await this.ensure(1);
+    await this.ensure(5);
     this.u8(SECTION_END);
+    this.u32(this.checksum());
   }
 
   /**

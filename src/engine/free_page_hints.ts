@@ -1,0 +1,313 @@
+/**
+ * Free-page hints on the source: the engine's side of the capability
+ * `freePageHints`, and the interface any source of hints implements.
+ *
+ * A {@link HintSource} is pluggable (the guest's balloon is one, a static map
+ * from the scenario another): the engine asks it for hints under a command
+ * id and takes whatever batches of free ranges it has, when it likes, without
+ * ever waiting. {@link FreePageHinting} runs the protocol:
+ *
+ * - at each dirty-log sync the current command is retired (what is waiting
+ *   for it is applied first) and, while precopy goes on, a request with a new
+ *   command id is issued; the stop-and-copy retires the last one and tells
+ *   the source to stop;
+ * - a batch counts only while its command id is current and the request has
+ *   not timed out (`hintTimeoutMs` of the clock after it was issued); a range
+ *   counts only when it is within the request's budget (no more ranges than
+ *   the guest has pages, valid or not), page aligned, 1 page to
+ *   {@link HINT_RANGE_BYTES_MAX} long, inside one RAM block, and does not
+ *   overlap a range already taken for the same request;
+ * - a valid range clears the migration bitmap's bits of its pages: they are
+ *   not sent. A page written after the guest reported it free is dirtied
+ *   again by the log and goes at a later sync.
+ *
+ * Why the command id must change at every sync: a hint reflects the guest's
+ * view at some moment after the request was issued; the sync that follows
+ * may bring dirty bits of pages allocated after that moment, which the old
+ * hint would wrongly clear.
+ *
+ * Nothing here waits: {@link FreePageHinting.poll} runs at the engine's own
+ * points (before each buffer goes out, at each sync), does a bounded amount
+ * of work, and leaves the rest in the source's bounded queue.
+ *
+ * @example
+ * ```ts
+ * import { FreePageHinting, type HintBatch, type HintSource } from "./free_page_hints.ts";
+ * import { createRam } from "../guest/ram.ts";
+ * import { DirtyBitmap } from "../guest/dirty_log.ts";
+ * import { systemClock } from "../util/clock.ts";
+ * const ram = createRam([{ name: "pc.ram", bytes: 64 * 4096 }]);
+ * const bitmap = new DirtyBitmap(ram.totalPages);
+ * bitmap.setAll();
+ * let waiting: HintBatch | null = null;
+ * const source: HintSource = {
+ *   name: "example",
+ *   request(id) {
+ *     waiting = { commandId: id, ranges: new Float64Array([0, 8 * 4096]), count: 1, done: true };
+ *   },
+ *   take() {
+ *     const b = waiting;
+ *     waiting = null;
+ *     return b;
+ *   },
+ *   stop() {},
+ * };
+ * const hints = new FreePageHinting(source, { ram, bitmap, clock: systemClock, timeoutMs: 100 });
+ * hints.request();
+ * hints.poll();
+ * console.log(hints.stats().pagesSkipped, bitmap.count()); // 8 56
+ * ```
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+import { type DirtyBitmap, popcount32 } from "../guest/dirty_log.ts";
+import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
+import type { HintRejections, HintStats } from "../scenario/types.ts";
+
+export type { HintRejections, HintStats };
+
+/** One batch of free ranges reported for a command. */
+export interface HintBatch {
+  /** The command id the batch answers. */
+  commandId: number;
+  /**
+   * Pairs `[address, length]` in bytes of guest-physical space, where a
+   * page's address is its global page number times the page size (blocks in
+   * layout order). Only the first `count` pairs are read.
+   */
+  ranges: Float64Array;
+  count: number;
+  /** The reporter says it has nothing more for this command. */
+  done: boolean;
+}
+
+/** Anything that can tell the source which guest pages are free. */
+export interface HintSource {
+  /** A short name for statistics ("balloon", "static"). */
+  readonly name: string;
+  /** Starts a request under `commandId` (larger than any before); returns at once. */
+  request(commandId: number): void;
+  /** The next batch waiting, or null; never waits. */
+  take(): HintBatch | null;
+  /** No more requests will come; returns at once. */
+  stop(): void;
+}
+
+/** Longest hinted range accepted (4 MiB, the largest block a buddy allocator hands out). */
+export const HINT_RANGE_BYTES_MAX = 4 * 1024 * 1024;
+/** Most ranges in one batch. */
+export const HINT_BATCH_RANGES_MAX = 1024;
+/** Most ranges looked at in one poll; the rest waits in the source for the next. */
+export const HINT_RANGES_PER_POLL = 64 * 1024;
+
+/** Options of {@link FreePageHinting}. */
+export interface FreePageHintingOptions {
+  ram: Ram;
+  /** The migration bitmap whose bits valid hints clear. */
+  bitmap: DirtyBitmap;
+  clock: Clock;
+  /** How long a request is honoured after it is issued. */
+  timeoutMs: number;
+  /** Most ranges taken per request (default: the guest's page count). */
+  rangesPerRequestMax?: number;
+}
+
+/** The source engine's hint protocol: command ids, timeouts, validation, bitmap updates, stats. */
+export class FreePageHinting {
+  #source: HintSource;
+  #ram: Ram;
+  #bitmap: DirtyBitmap;
+  #clock: Clock;
+  #timeoutMs: number;
+  #budgetMax: number;
+  /** Pages already hinted under the current command (overlap check). */
+  #seen: Int32Array;
+  /** The current command id; 0 when none is current. */
+  #current = 0;
+  #lastId = 0;
+  #deadline = 0;
+  #done = false;
+  #expired = false;
+  #budget = 0;
+  #stopped = false;
+  #stats: HintStats;
+
+  /** Wraps `source`; issues nothing until {@link request}. */
+  constructor(source: HintSource, options: FreePageHintingOptions) {
+    this.#source = source;
+    this.#ram = options.ram;
+    this.#bitmap = options.bitmap;
+    this.#clock = options.clock;
+    this.#timeoutMs = options.timeoutMs;
+    this.#budgetMax = options.rangesPerRequestMax ?? options.ram.totalPages;
+    this.#seen = new Int32Array(options.bitmap.words.length);
+    this.#stats = {
+      source: source.name,
+      requests: 0,
+      answered: 0,
+      timedOut: 0,
+      superseded: 0,
+      rangesAccepted: 0,
+      pagesSkipped: 0,
+      rejected: {
+        stale: 0,
+        late: 0,
+        unaligned: 0,
+        length: 0,
+        outOfRange: 0,
+        overlap: 0,
+        budget: 0,
+        malformed: 0,
+      },
+    };
+  }
+
+  /** Issues a request with a new command id (call after a dirty-log sync). */
+  request(): void {
+    if (this.#stopped) return;
+    this.retire();
+    this.#current = ++this.#lastId;
+    this.#deadline = this.#clock.nowMs() + this.#timeoutMs;
+    this.#done = false;
+    this.#expired = false;
+    this.#budget = this.#budgetMax;
+    this.#seen.fill(0);
+    this.#stats.requests++;
+    this.#source.request(this.#current);
+  }
+
+  /** Applies what waits for the current command, then retires it (call before a dirty-log sync). */
+  retire(): void {
+    if (this.#current === 0) return;
+    this.poll();
+    if (!this.#done && !this.#expired) this.#stats.superseded++;
+    this.#current = 0;
+  }
+
+  /** Retires the current command and tells the source to stop; later polls only drain. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.retire();
+    this.#stopped = true;
+    this.#source.stop();
+  }
+
+  /** Takes and applies what the source has, within a bounded amount of work. Never waits. */
+  poll(): void {
+    const s = this.#stats;
+    if (this.#current !== 0 && !this.#done && !this.#expired) {
+      if (this.#clock.nowMs() >= this.#deadline) {
+        this.#expired = true;
+        s.timedOut++;
+      }
+    }
+    let work = HINT_RANGES_PER_POLL;
+    while (work > 0) {
+      const b = this.#source.take();
+      if (!b) break;
+      work--;
+      const count = b.count;
+      if (
+        !Number.isInteger(count) || count < 0 || count > HINT_BATCH_RANGES_MAX ||
+        !(b.ranges instanceof Float64Array) || count * 2 > b.ranges.length
+      ) {
+        s.rejected.malformed++;
+        continue;
+      }
+      if (b.commandId !== this.#current || this.#current === 0) {
+        s.rejected.stale += count;
+        continue;
+      }
+      if (this.#expired) {
+        s.rejected.late += count;
+        continue;
+      }
+      const taken = Math.min(count, this.#budget);
+      s.rejected.budget += count - taken;
+      this.#budget -= taken;
+      work -= taken;
+      const r = b.ranges;
+      for (let i = 0; i < taken; i++) this.#apply(r[2 * i], r[2 * i + 1]);
+      if (b.done === true && !this.#done) {
+        this.#done = true;
+        s.answered++;
+      }
+    }
+  }
+
+  /** Validates one range and applies it. */
+  #apply(addr: number, len: number): void {
+    const rej = this.#stats.rejected;
+    if (!Number.isInteger(addr) || !Number.isInteger(len) || addr % PAGE_SIZE || len % PAGE_SIZE) {
+      rej.unaligned++;
+      return;
+    }
+    if (len <= 0 || len > HINT_RANGE_BYTES_MAX) {
+      rej.length++;
+      return;
+    }
+    const page = addr / PAGE_SIZE;
+    const n = len / PAGE_SIZE;
+    if (page < 0 || !insideOneBlock(this.#ram, page, n)) {
+      rej.outOfRange++;
+      return;
+    }
+    if (bits(this.#seen, page, n, ANY)) {
+      rej.overlap++;
+      return;
+    }
+    bits(this.#seen, page, n, SET);
+    this.#stats.rangesAccepted++;
+    this.#stats.pagesSkipped += bits(this.#bitmap.words, page, n, CLEAR);
+  }
+
+  /** The counters so far (a copy). */
+  stats(): HintStats {
+    return { ...this.#stats, rejected: { ...this.#stats.rejected } };
+  }
+
+  /** Total ranges and batches rejected so far. */
+  get rejectedTotal(): number {
+    let t = 0;
+    for (const v of Object.values(this.#stats.rejected)) t += v;
+    return t;
+  }
+}
+
+/** Whether pages [page, page + n) lie inside one RAM block. */
+function insideOneBlock(ram: Ram, page: number, n: number): boolean {
+  for (const b of ram.blocks) {
+    if (page >= b.firstPage && page < b.firstPage + b.pages) {
+      return page + n <= b.firstPage + b.pages;
+    }
+  }
+  return false;
+}
+
+const ANY = 0, SET = 1, CLEAR = 2;
+
+/**
+ * One operation on bits [start, start + n), a word at a time: ANY returns 1
+ * when one of them is set, SET sets them, CLEAR clears them and returns how
+ * many were set.
+ */
+function bits(words: Int32Array, start: number, n: number, op: number): number {
+  let result = 0;
+  const end = start + n;
+  for (let p = start; p < end;) {
+    const bit = p & 31;
+    const take = Math.min(32 - bit, end - p);
+    const mask = take === 32 ? -1 : ((1 << take) - 1) << bit;
+    const i = p >>> 5;
+    const hit = words[i] & mask;
+    if (op === ANY) {
+      if (hit) return 1;
+    } else if (op === SET) words[i] |= mask;
+    else if (hit) {
+      result += popcount32(hit);
+      words[i] &= ~mask;
+    }
+    p += take;
+  }
+  return result;
+}

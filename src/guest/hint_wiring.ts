@@ -1,0 +1,66 @@
+/**
+ * Wires a migration's hint source to the guest: the balloon device and its
+ * driver over the guest's free view, or the static map from the scenario.
+ * Real peers and the simulator call this the same way, with their own clock.
+ *
+ * @example
+ * ```ts ignore
+ * const hints = startHintSource(migration, { view: vcpu.freeView, ram, behaviour: "honest",
+ *   clock: systemClock, seed: 42, staticFree: [] });
+ * await runSource({ ..., hints: hints?.source });
+ * ```
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+import { Prng } from "../util/prng.ts";
+import type { MigrationConfig } from "../engine/capabilities.ts";
+import type { HintSource } from "../engine/free_page_hints.ts";
+import { StaticHintSource } from "../engine/static_hints.ts";
+import type { BalloonBehaviour } from "../scenario/types.ts";
+import { BalloonDevice, BalloonDriver } from "./balloon.ts";
+import type { FreeView, PageRange } from "./free_view.ts";
+import { PAGE_SIZE, type Ram } from "./ram.ts";
+
+/** A started hint source, and the balloon driver behind it (null for the static map). */
+export interface HintWiring {
+  source: HintSource;
+  driver: BalloonDriver | null;
+}
+
+/** The balloon driver's seed, derived from the scenario seed (apart from the fill's and the workload's). */
+export function balloonSeed(seed: number): number {
+  return (seed * 104_729 + 31) % 2 ** 52;
+}
+
+/** Starts the hint source the configuration asks for; null when `freePageHints` is off. */
+export function startHintSource(
+  config: MigrationConfig,
+  options: {
+    view: FreeView;
+    ram: Ram;
+    behaviour: BalloonBehaviour;
+    clock: Clock;
+    seed: number;
+    staticFree: readonly PageRange[];
+  },
+): HintWiring | null {
+  if (!config.capabilities.freePageHints) return null;
+  if (config.hintSource === "static") {
+    return {
+      source: new StaticHintSource(
+        options.staticFree.map(([start, n]) => [start * PAGE_SIZE, n * PAGE_SIZE]),
+      ),
+      driver: null,
+    };
+  }
+  const device = new BalloonDevice();
+  const driver = new BalloonDriver(device, {
+    view: options.view,
+    blocks: options.ram.blocks,
+    behaviour: options.behaviour,
+    clock: options.clock,
+    prng: new Prng(balloonSeed(options.seed)),
+    slowDelayMs: 2 * (config.hintTimeoutMs as number),
+  });
+  return { source: device, driver };
+}

@@ -1,0 +1,165 @@
+/**
+ * `deno task compare GROUP [--repeat N] [--mode real|sim] [--seed N]
+ * [--vary-seed] [--out DIR] [--db FILE] [--no-db] [--quiet]`
+ *
+ * Runs a comparison group (a name in `scenarios/groups/` or `ci/`, or a
+ * group file), shows a live line per run, stores every run in the results
+ * database, prints the Markdown table and writes `report.md`, `report.html`
+ * and `report.json` into the output folder (default
+ * `.ferry/reports/GROUP-BATCH`). `deno task compare --list` lists the groups.
+ *
+ * Exit codes: 0 every run held its expectations, 1 some run did not, 2 the
+ * group or the options are invalid, 3 the harness crashed on some run.
+ * @module
+ */
+import { parseCli } from "../util/cli.ts";
+import { runGroup } from "./compare.ts";
+import { listNames } from "./data_file.ts";
+import { GROUP_FOLDERS, loadGroup, validateCases } from "./group.ts";
+import { LiveProgress, stdoutSink } from "./live.ts";
+import { renderMarkdown } from "./markdown.ts";
+import { writeReports } from "./report_files.ts";
+import { DEFAULT_DB, newBatchId, ResultsStore } from "./store.ts";
+
+/** Exit codes. */
+export const EXIT_PASSED = 0, EXIT_FAILED = 1, EXIT_INVALID = 2, EXIT_CRASHED = 3;
+
+/** Parses `--mode`; throws RangeError with the CLI's wording. */
+export function parseMode(v: string | undefined): "real" | "sim" | undefined {
+  if (v !== undefined && v !== "real" && v !== "sim") {
+    throw new RangeError(`--mode must be real or sim, got "${v}"`);
+  }
+  return v as "real" | "sim" | undefined;
+}
+
+/** Parses a whole-number option; throws RangeError naming it. */
+export function parseWhole(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new RangeError(`--${name} must be a whole number >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let opts;
+  try {
+    const { values, positionals } = parseCli(args, {
+      repeat: { type: "string" },
+      mode: { type: "string" },
+      seed: { type: "string" },
+      "vary-seed": { type: "boolean" },
+      out: { type: "string" },
+      db: { type: "string" },
+      "no-db": { type: "boolean" },
+      quiet: { type: "boolean" },
+      list: { type: "boolean" },
+    });
+    if (values.list) {
+      console.log((await listNames(GROUP_FOLDERS)).join("\n"));
+      return EXIT_PASSED;
+    }
+    if (positionals.length !== 1) {
+      throw new RangeError(
+        `give one group (known: ${
+          (await listNames(GROUP_FOLDERS)).join(", ")
+        }), got ${positionals.length}`,
+      );
+    }
+    opts = {
+      which: positionals[0],
+      repeat: parseWhole("repeat", values.repeat, 1),
+      mode: parseMode(values.mode),
+      seed: parseWhole("seed", values.seed, 0),
+      varySeed: values["vary-seed"] ?? false,
+      out: values.out,
+      db: values["no-db"] ? null : values.db ?? DEFAULT_DB,
+      quiet: values.quiet ?? false,
+    };
+  } catch (e) {
+    console.error(`compare: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  let group;
+  try {
+    group = await loadGroup(opts.which);
+  } catch (e) {
+    console.error(`compare: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  const repeat = opts.repeat ?? group.repeat;
+  const mode = opts.mode ?? group.mode;
+  const invalid = validateCases(group.cases, { mode, seed: opts.seed });
+  if (invalid.length) {
+    console.error(
+      `compare: group ${group.name} (${group.path}) is invalid:\n  ${invalid.join("\n  ")}`,
+    );
+    return EXIT_INVALID;
+  }
+  if (mode === "sim" && repeat > 1 && !opts.varySeed) {
+    console.log(
+      "note: sim mode is deterministic; repeats of one seed give the same numbers (--vary-seed steps the seed)",
+    );
+  }
+  let store: ResultsStore | null = null;
+  try {
+    if (opts.db) store = ResultsStore.open(opts.db);
+  } catch (e) {
+    console.error(`compare: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  const batch = newBatchId();
+  const live = new LiveProgress(opts.quiet ? { isTerminal: false, write: () => {} } : stdoutSink());
+  let comparison;
+  try {
+    console.log(
+      `group ${group.name}: ${group.cases.length} cases x ${repeat} repeats${
+        mode ? `, ${mode} mode` : ""
+      }${opts.varySeed ? ", seed stepped per repeat" : ""}, batch ${batch}` +
+        (store ? `, stored in ${store.path}` : ""),
+    );
+    comparison = await runGroup(group, {
+      repeat,
+      mode,
+      seed: opts.seed,
+      varySeed: opts.varySeed,
+      store,
+      batch,
+      onStart: (job, i, n) =>
+        live.start(
+          `${job.label} #${job.repeat + 1} (${job.mode}${
+            opts.varySeed ? `, seed ${job.seed}` : ""
+          })`,
+          i,
+          n,
+        ),
+      onLog: (_job, line) => live.log(line),
+      onProgress: (_job, p) => live.progress(p),
+      onFinish: (_job, run) => live.finish(run.result, run.error),
+    });
+  } catch (e) {
+    live.close();
+    const invalid = e instanceof TypeError || e instanceof RangeError;
+    console.error(
+      `compare: ${invalid ? (e as Error).message : `the harness crashed: ${(e as Error).stack}`}`,
+    );
+    return invalid ? EXIT_INVALID : EXIT_CRASHED;
+  } finally {
+    store?.close();
+  }
+  console.log();
+  console.log(renderMarkdown(comparison));
+  const dir = opts.out ?? `.ferry/reports/${group.name}-${batch}`;
+  const files = await writeReports(comparison, dir);
+  console.log(`wrote ${files.markdown}, ${files.html}, ${files.json}`);
+  const crashed = comparison.cases.some((k) => k.crashed > 0);
+  for (const k of comparison.cases) {
+    for (const r of k.runs) if (r.error) console.error(`${k.label} repeat ${r.repeat}: ${r.error}`);
+  }
+  if (crashed) return EXIT_CRASHED;
+  return comparison.cases.every((k) => k.passed === k.runs.length) ? EXIT_PASSED : EXIT_FAILED;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,99 @@
+/**
+ * Where a run was measured: the machine (CPU model and count, memory, OS,
+ * Deno version, load) and the git commit of the code (with a flag when the
+ * worktree had uncommitted changes). Stored with every run so that numbers
+ * from different machines or commits are never mistaken for each other.
+ *
+ * @example
+ * ```ts
+ * import { describeMachine } from "./machine.ts";
+ * const m = describeMachine();
+ * console.log(m.cpus > 0, typeof m.deno); // true "string"
+ * ```
+ * @module
+ */
+import { ROOT } from "./data_file.ts";
+
+/** A machine, as stored with every run. */
+export interface MachineDescription {
+  hostname: string;
+  os: string;
+  arch: string;
+  cpuModel: string;
+  cpus: number;
+  memoryBytes: number;
+  deno: string;
+  v8: string;
+  /** 1-minute load average when the run started (others sharing the machine skew timings). */
+  loadAvg1: number | null;
+}
+
+/** Describes this machine. Never throws: what cannot be read is "unknown". */
+export function describeMachine(): MachineDescription {
+  let cpuModel = "unknown";
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(info)?.[1].trim() ?? cpuModel;
+  } catch {
+    // not Linux
+  }
+  let memoryBytes = 0, loadAvg1: number | null = null;
+  try {
+    memoryBytes = Deno.systemMemoryInfo().total;
+    loadAvg1 = Deno.loadavg()[0];
+  } catch {
+    // not available
+  }
+  return {
+    hostname: safe(() => Deno.hostname()),
+    os: `${Deno.build.os} ${safe(() => Deno.osRelease())}`,
+    arch: Deno.build.arch,
+    cpuModel,
+    cpus: navigator.hardwareConcurrency ?? 0,
+    memoryBytes,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    loadAvg1,
+  };
+}
+
+function safe(f: () => string): string {
+  try {
+    return f();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The code's git commit, and whether the worktree had changes; nulls outside git. */
+export interface CommitInfo {
+  commit: string | null;
+  dirty: boolean | null;
+}
+
+/** Reads the commit of the Ferry checkout this code runs from. Never throws. */
+export async function gitCommit(dir: URL = ROOT): Promise<CommitInfo> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", {
+      args: ["-C", decodeURIComponent(dir.pathname), ...args],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!out.success) throw new Error(`git ${args[0]} failed`);
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  try {
+    const commit = await git("rev-parse", "HEAD");
+    const status = await git("status", "--porcelain", "--untracked-files=no");
+    return { commit, dirty: status.length > 0 };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+
+/** One line for reports: "2 x AMD EPYC 7B13, 7.8 GiB, linux 6.1, deno 2.x". */
+export function machineLine(m: MachineDescription): string {
+  const gib = m.memoryBytes ? `, ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB` : "";
+  const load = m.loadAvg1 === null ? "" : `, load ${m.loadAvg1.toFixed(2)}`;
+  return `${m.cpus} x ${m.cpuModel}${gib}, ${m.os} ${m.arch}, deno ${m.deno}${load}`;
+}

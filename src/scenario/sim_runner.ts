@@ -1,0 +1,231 @@
+/**
+ * Simulation mode: the very engine of real mode (`runSource`,
+ * `runDestination`), run in one process on a virtual clock. What differs is
+ * only what is passed in: a {@link SimClock} instead of the system clock, a
+ * simulated link instead of TCP, and a vCPU stepped by virtual time instead
+ * of a worker thread. Every random choice is drawn from the scenario seed, so
+ * one scenario and seed give one result, byte for byte, once `wall` (what the
+ * host machine decided) is left out.
+ *
+ * The run: boot the source guest (same fill and workload as real mode), let
+ * it warm up, migrate over the simulated link, compare the destination's RAM
+ * with the source's at resume (or, when the migration did not complete, the
+ * source's RAM with a replay of its workload: it must be intact), let the
+ * destination guest run `settleMs`, and judge.
+ *
+ * Downtime is virtual: from the source vCPU's stop to the destination vCPU's
+ * resume. The optional cost model (`sim.cpuCostUs`) charges virtual CPU time
+ * per page sent, by kind.
+ *
+ * @example
+ * ```ts ignore
+ * import { runSimulation } from "./sim_runner.ts";
+ * const result = await runSimulation(resolved);
+ * console.log(result.outcome, result.totalTimeMs);
+ * ```
+ * @module
+ */
+import { SimClock } from "../sim/sim_clock.ts";
+import { SimVcpu } from "../sim/sim_vcpu.ts";
+import { SimFaults } from "../sim/sim_faults.ts";
+import { simLinkPair } from "../net/sim_link.ts";
+import type { Link } from "../net/link.ts";
+import { DirtyLog } from "../guest/dirty_log.ts";
+import { checkLayout, preallocateRamInBackground } from "../guest/ram.ts";
+import { bootGuest, replayGuest } from "../guest/replay.ts";
+import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
+import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
+import { runSource } from "../engine/source.ts";
+import { startHintSource } from "../guest/hint_wiring.ts";
+import { runDestination } from "../engine/destination.ts";
+import type { DestinationSummary, GuestConfig } from "../control/protocol.ts";
+import { Prng } from "../util/prng.ts";
+import { compareRams, countBits } from "./checker.ts";
+import { buildResult } from "./result.ts";
+import type { ProgressRecord, Result } from "./types.ts";
+import type { ResolvedScenario } from "./validate.ts";
+
+/** Simulation options. */
+export interface SimRunOptions {
+  /** Receives one line per notable event. */
+  log?: (line: string) => void;
+  /** Receives each progress record as it is made. */
+  onProgress?: (record: ProgressRecord) => void;
+}
+
+/** Runs a resolved scenario in simulation mode. */
+export async function runSimulation(
+  s: ResolvedScenario,
+  options: SimRunOptions = {},
+): Promise<Result> {
+  const log = options.log ?? (() => {});
+  const wallStartMs = performance.now();
+  const clock = new SimClock();
+  const seeds = new Prng(s.seed);
+  const linkSeed = seeds.nextU32();
+  const blocks = [{ name: "pc.ram", bytes: s.ramBytes }];
+  const guest: GuestConfig = {
+    blocks,
+    fill: s.fill,
+    seed: s.seed,
+    workload: s.workload,
+    balloon: s.balloon,
+  };
+  // The destination's RAM is touched on another thread while the source guest boots.
+  const dstRamReady = preallocateRamInBackground(blocks);
+  const { ram, workload } = bootGuest(guest);
+  const dirtyLog = new DirtyLog(ram.totalPages);
+  const vcpu = new SimVcpu(ram, dirtyLog, clock);
+  const dstRam = await dstRamReady;
+  const dstVcpu = new SimVcpu(dstRam, new DirtyLog(dstRam.totalPages), clock);
+  const net = s.network;
+  const pair = simLinkPair(clock, {
+    bandwidthBytesPerSec: net.bandwidthBytesPerSec,
+    latencyMs: net.latencyMs,
+    jitterMs: net.jitterMs,
+    seed: linkSeed,
+    idleTimeoutMs: s.migration.peerTimeoutMs,
+  });
+  const cancel = new AbortController();
+  const faults = new SimFaults(s.faults, { clock, link: pair, vcpu, source: cancel });
+  const sourceLink: Link = {
+    write: async (data) => {
+      await pair.a.write(data);
+      faults.bytes();
+    },
+    read: (into, timeoutMs) => pair.a.read(into, timeoutMs),
+    close: () => pair.a.close(),
+  };
+  const bootedAtMs = performance.now();
+
+  const run = await clock.run(async () => {
+    vcpu.run(workload.state());
+    await clock.sleep(s.warmupMs);
+    const startMs = clock.nowMs();
+    faults.start();
+    for (const change of net.schedule) {
+      clock.at(startMs + change.atMs, () => pair.setBandwidth(change.bandwidthBytesPerSec));
+    }
+    log(`migration starts at ${startMs} ms (virtual)`);
+    let state: WorkloadState | null = null;
+    // The balloon driver runs with the guest, on the virtual clock.
+    const hints = startHintSource(s.migration, {
+      view: vcpu.freeView,
+      ram,
+      behaviour: s.balloon,
+      clock,
+      seed: s.seed,
+      staticFree: s.staticFree,
+    });
+    const dstDone = runDestination({
+      link: pair.b,
+      clock,
+      maxRamBytes: s.ramBytes,
+      createRam: (setup) => checkLayout(dstRam, setup.blocks),
+      loadDevice: (bytes) => {
+        state = decodeDeviceState(bytes).workload;
+      },
+    });
+    const source = await runSource({
+      guest: {
+        ram,
+        syncDirtyLog: (into) => dirtyLog.syncInto(into),
+        stop: () => Promise.resolve(encodeDeviceState({ workload: vcpu.pause()! })),
+        cont: () => Promise.resolve(vcpu.resume()),
+      },
+      link: sourceLink,
+      clock,
+      config: s.migration,
+      signal: cancel.signal,
+      hints: hints?.source,
+      cpuCostUs: s.sim.cpuCostUs,
+      hooks: {
+        phase: (phase, round) => {
+          log(`source: ${phase}${phase === "round" ? ` ${round}` : ""}`);
+          faults.phase(phase, round);
+        },
+        progress: (record) => options.onProgress?.(record),
+      },
+    });
+    // The destination ends on its own: it loaded everything, or the link failed or timed out.
+    const destination = await dstDone;
+    if (faults.killed.source) {
+      source.outcome = "failed";
+      source.error = "The source was killed";
+      source.guestRunning = false;
+    }
+    const completed = source.outcome === "completed" && destination.outcome === "completed";
+    // Judge before the destination guest runs; no virtual time passes here.
+    const srcState = vcpu.pause();
+    const lied = hints?.driver?.liedBytes() ?? null;
+    const comparison = source.outcome === "completed"
+      ? compareRams(ram, dstRam, { free: srcState?.free ?? null, lied })
+      : faults.killed.source
+      ? null
+      : compareRams(replayGuest(guest, srcState?.touches ?? 0), ram);
+    if (source.guestRunning && !faults.killed.source) vcpu.resume();
+    const judged = source.outcome === "completed" ? dstRam : ram;
+    const counter = s.workload.kind === "counter" && comparison
+      ? checkCounterInvariant(judged)
+      : null;
+    let resumeAtMs: number | null = null;
+    let touchesAfterResume = 0;
+    if (destination.outcome === "completed" && state) {
+      faults.phase("resume", destination.rounds);
+      if (!faults.killed.destination) {
+        resumeAtMs = clock.nowMs();
+        dstVcpu.run(state);
+        await clock.sleep(s.settleMs);
+        touchesAfterResume = (dstVcpu.stop()?.touches ?? 0) - (state as WorkloadState).touches;
+      }
+    }
+    const sourceGuestRunning = !faults.killed.source && vcpu.running;
+    vcpu.stop();
+    dstVcpu.stop();
+    const summary: DestinationSummary = {
+      outcome: destination.outcome,
+      error: destination.error,
+      firstByteAtMs: destination.firstByteAtMs,
+      loadedAtMs: destination.loadedAtMs,
+      resumeAtMs,
+      digestMs: 0,
+      receivedBytes: destination.receivedBytes,
+      rounds: destination.rounds,
+      touchesAfterResume,
+      counter: null,
+    };
+    return {
+      source,
+      summary,
+      liedPages: lied ? countBits(lied) : null,
+      comparison,
+      counter,
+      sourceGuestRunning,
+      downtimeMs: completed && source.stopAtMs !== null && resumeAtMs !== null
+        ? resumeAtMs - source.stopAtMs
+        : null,
+    };
+  });
+
+  const result = buildResult(s, {
+    source: run.source,
+    destination: run.summary,
+    comparison: run.comparison,
+    counter: run.counter,
+    downtimeMs: run.downtimeMs,
+    sourceGuestRunning: run.sourceGuestRunning,
+    progress: run.source.progress,
+    liedPages: run.liedPages,
+    wall: {
+      runnerMs: round3(performance.now() - wallStartMs),
+      bootMs: round3(bootedAtMs - wallStartMs),
+      simEvents: clock.events,
+    },
+  });
+  result.faults = faults.fired;
+  return result;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,144 @@
+/**
+ * Fault injection in simulation mode: the scenario's `faults` list, matched
+ * against the run's events (phase boundaries, bytes sent, virtual time) and
+ * carried out on the simulated link, the simulated vCPU and the engines'
+ * abort signals. Each fault fires at most once, in list order when several
+ * match the same event.
+ *
+ * How each action maps onto one process (real mode does it to processes):
+ * - `cut-link`: the link fails both ways;
+ * - `partition`: the link stalls for `durationMs`, nothing is lost;
+ * - `corrupt`: that many of the next bytes from the source get a flipped bit;
+ * - `kill-source`: the source engine stops dead, the link fails, the source
+ *   guest is gone (as after `kill -9`);
+ * - `kill-destination`: the link fails, so the destination engine fails, and
+ *   a destination that had resumed is gone;
+ * - `stop-source`: the source vCPU and the link stand still for `durationMs`;
+ * - `stop-destination`: the link stands still for `durationMs` (nothing is
+ *   read at the destination);
+ * - `cancel`: the migration is cancelled, as `migrate_cancel` does.
+ *
+ * @example
+ * ```ts ignore
+ * const faults = new SimFaults(scenario.faults, { clock, link: pair, vcpu, ... });
+ * await faults.phase("round", 2);
+ * ```
+ * @module
+ */
+import type { SimClock } from "./sim_clock.ts";
+import type { SimVcpu } from "./sim_vcpu.ts";
+import type { SimLinkPair } from "../net/sim_link.ts";
+import type { FaultPhase, FaultRecord, FaultSpec } from "../scenario/types.ts";
+
+/** What the injector acts on. */
+export interface SimFaultTargets {
+  clock: SimClock;
+  link: SimLinkPair;
+  vcpu: SimVcpu;
+  /** Aborts the source engine (cancel, kill). */
+  source: AbortController;
+}
+
+/** Matches and carries out the faults of one simulated run. */
+export class SimFaults {
+  /** Faults that fired, in order. */
+  readonly fired: FaultRecord[] = [];
+  /** Which peers were killed. */
+  readonly killed = { source: false, destination: false };
+  #pending: FaultSpec[];
+  #startMs = 0;
+  #phase = "setup";
+  #round = 0;
+
+  /** Prepares the injector; nothing fires before {@link start}. */
+  constructor(faults: FaultSpec[], readonly t: SimFaultTargets) {
+    this.#pending = [...faults];
+  }
+
+  /** Migration starts now: arms the time triggers. */
+  start(): void {
+    this.#startMs = this.t.clock.nowMs();
+    for (const f of this.#pending) {
+      if ("afterMs" in f.at) {
+        this.t.clock.at(this.#startMs + f.at.afterMs, () => this.#fire(f));
+      }
+    }
+  }
+
+  /** A phase begins (source phases, and `resume` at the destination). */
+  phase(phase: FaultPhase, round: number): void {
+    this.#phase = phase;
+    this.#round = round;
+    for (const f of [...this.#pending]) {
+      const at = f.at;
+      if (!("phase" in at) || at.phase !== phase) continue;
+      if (phase === "round" && at.round !== undefined && at.round !== round) continue;
+      this.#fire(f);
+    }
+  }
+
+  /** Called after bytes went out from the source. */
+  bytes(): void {
+    const sent = this.t.link.bytesAtoB;
+    for (const f of [...this.#pending]) {
+      if ("afterBytes" in f.at && sent >= f.at.afterBytes) this.#fire(f);
+    }
+  }
+
+  #fire(f: FaultSpec): void {
+    const i = this.#pending.indexOf(f);
+    if (i < 0) return;
+    this.#pending.splice(i, 1);
+    const { clock, link, vcpu } = this.t;
+    const ms = f.durationMs ?? 0;
+    let observed: string;
+    switch (f.action) {
+      case "cut-link":
+        link.cut();
+        observed = "the link failed both ways";
+        break;
+      case "partition":
+        link.stall(ms);
+        observed = `the link stood still for ${ms} ms`;
+        break;
+      case "corrupt":
+        link.corrupt(f.bytes ?? 1);
+        observed = `${f.bytes ?? 1} byte(s) of the stream corrupted`;
+        break;
+      case "kill-source":
+        this.killed.source = true;
+        vcpu.stop();
+        this.t.source.abort(new Error("The source was killed"));
+        link.cut();
+        observed = "the source died with its guest";
+        break;
+      case "kill-destination":
+        this.killed.destination = true;
+        link.cut();
+        observed = "the destination died";
+        break;
+      case "stop-source":
+        vcpu.holdUntil(clock.nowMs() + ms);
+        link.stall(ms);
+        observed = `the source stood still for ${ms} ms`;
+        break;
+      case "stop-destination":
+        link.stall(ms);
+        observed = `the destination stood still for ${ms} ms`;
+        break;
+      case "cancel":
+        this.t.source.abort();
+        observed = "the migration was cancelled";
+        break;
+    }
+    this.fired.push({
+      action: f.action,
+      at: f.at,
+      firedAtMs: clock.nowMs() - this.#startMs,
+      phase: this.#phase,
+      round: this.#round,
+      bytes: link.bytesAtoB,
+      observed,
+    });
+  }
+}
