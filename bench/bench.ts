@@ -4,6 +4,7 @@
  * @module
  */
 import { runEngineBench } from "./engine_bench.ts";
+import { runXbzrleBench } from "./xbzrle_bench.ts";
 import { runHintsBench } from "./hints_bench.ts";
 
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
@@ -17,3 +18,8 @@ console.log(
   "\n== free-page hints: one request on a 1 GiB guest, a flood, touches with free memory",
 );
 await runHintsBench();
+
+console.log(
+  "\n== xbzrle: encode and decode of one page against its old copy, TypeScript and C (gcc -O2)",
+);
+await runXbzrleBench();

@@ -113,6 +113,7 @@ async function main(args: string[]): Promise<number> {
   summary.loadedAtMs = report.loadedAtMs;
   summary.receivedBytes = report.receivedBytes;
   summary.rounds = report.rounds;
+  summary.decompressMs = report.decompressMs;
   let vcpu: Vcpu | null = null;
   let pages: Uint8Array = new Uint8Array(0);
   const ram: Ram | null = report.ram;

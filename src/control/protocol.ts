@@ -81,6 +81,8 @@ export interface DestinationSummary {
   rounds: number;
   /** Touches the resumed workload made on the destination before quit. */
   touchesAfterResume: number;
+  /** Milliseconds spent decompressing compressed records (compress only). */
+  decompressMs?: number;
   counter: { ok: boolean; detail: string } | null;
   /** When its migration ended (loaded, failed or cancelled), on the peer's clock. */
   endAtMs?: number;

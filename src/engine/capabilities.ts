@@ -16,6 +16,8 @@
  * @module
  */
 import { parseBandwidth, parseSize } from "../util/size.ts";
+import { PAGE_SIZE } from "../guest/ram.ts";
+import { compressMethods } from "./compress.ts";
 
 /** A parameter: its name, default, parser and a line of documentation. */
 export interface ParameterDecl {
@@ -109,8 +111,78 @@ export const BASE_PARAMETERS: ParameterDecl[] = [
   },
 ];
 
-/** Every capability Ferry has. Later capabilities add their entry here. */
+const compressMethod = (v: unknown) => {
+  if (v === "zstd" && !compressMethods().includes("zstd")) {
+    throw new RangeError('"zstd" is not offered by this Deno\'s node:zlib; use "deflate"');
+  }
+  return oneOf("deflate", "zstd")(v);
+};
+
+/**
+ * Every capability Ferry has. Later capabilities add their entry here.
+ *
+ * Combinations: xbzrle and compress combine (XBZRLE deltas go as they are,
+ * every page that goes in full, in the bulk pass or on a cache miss or
+ * overflow, is compressed; the destination's copy is the same either way).
+ * Both refuse mappedRam, as QEMU does: a mapped-ram file keeps every page at
+ * a fixed offset and size, and a delta or a compressed batch has neither.
+ */
 export const CAPABILITIES: CapabilityDecl[] = [
+  {
+    name: "xbzrle",
+    doc:
+      "XBZRLE delta compression (seed 001): after the bulk pass, a dirty page found in the source's page cache goes as an XOR-based zero-run/non-zero-run delta against the copy the destination holds; an unchanged page sends nothing.",
+    parameters: [
+      {
+        name: "xbzrleCacheSize",
+        default: "64MiB",
+        parse: powerOfTwoPagesSize,
+        doc:
+          "Size of the source's page cache: a power-of-two number of 4 KiB pages (\"32MiB\", 8388608). Capped at the guest's RAM rounded up to a power of two.",
+      },
+      {
+        name: "xbzrleOverflowBytes",
+        default: PAGE_SIZE - 64,
+        parse: int(1, PAGE_SIZE),
+        doc:
+          "Longest delta sent; a page whose delta is longer overflows and goes in full (default 4032: a delta must save at least 64 bytes; QEMU: one page).",
+      },
+    ],
+    conflicts: [
+      {
+        with: "mappedRam",
+        why:
+          "mapped-ram writes every page at its fixed offset in a file, and an XBZRLE delta is not a page (QEMU refuses the pair too)",
+      },
+    ],
+  },
+  {
+    name: "compress",
+    doc:
+      "Page compression: runs of up to 64 consecutive pages that go in full are compressed together with deflate or zstd; a batch that does not shrink goes uncompressed.",
+    parameters: [
+      {
+        name: "compressMethod",
+        default: "deflate",
+        parse: compressMethod,
+        doc: '"deflate" (raw RFC 1951) or "zstd" (where this Deno\'s node:zlib offers it).',
+      },
+      {
+        name: "compressLevel",
+        default: 1,
+        parse: int(1, 9),
+        doc:
+          "1 (fastest, QEMU's default) to 9 (smallest); zstd reads the same number on its scale.",
+      },
+    ],
+    conflicts: [
+      {
+        with: "mappedRam",
+        why:
+          "mapped-ram keeps every page at a fixed offset and size in a file, and a compressed batch has neither (QEMU refuses the pair too)",
+      },
+    ],
+  },
   {
     name: "freePageHints",
     doc:
@@ -177,11 +249,15 @@ export function resolveMigration(
       } else caps[name] = on;
     }
   }
+  // A conflict declared by either side (or both) is reported once per pair.
+  const reported = new Set<string>();
   for (const c of CAPABILITIES) {
     if (!caps[c.name]) continue;
     for (const k of c.conflicts) {
-      if (caps[k.with] && c.name < k.with) {
-        errors.push(`${where}.capabilities: ${c.name} and ${k.with} cannot be combined: ${k.why}`);
+      const [a, b] = [c.name, k.with].sort();
+      if (caps[k.with] && !reported.has(`${a}+${b}`)) {
+        reported.add(`${a}+${b}`);
+        errors.push(`${where}.capabilities: ${a} and ${b} cannot be combined: ${k.why}`);
       }
     }
   }

@@ -19,9 +19,13 @@ import type { FaultPhase, KindCounters, Outcome } from "../scenario/types.ts";
 import {
   ACK_FAILED,
   ACK_LOADED,
+  CAP_COMPRESS,
+  CAP_XBZRLE,
   DEVICE_BYTES_MAX,
+  KIND_DEFLATE,
   KIND_NAMES,
   KIND_NORMAL,
+  KIND_XBZRLE,
   KIND_ZERO,
   RP_ACK,
   RUN_PAGES_MAX,
@@ -34,7 +38,13 @@ import {
 import { StreamReader, type StreamSetup } from "../stream/reader.ts";
 import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
 import { DirtyBitmap } from "../guest/dirty_log.ts";
-import { K_NORMAL, K_ZERO, KindStats } from "./stats.ts";
+import { K_DEFLATE, K_NORMAL, K_XBZRLE, K_ZERO, KindStats } from "./stats.ts";
+import { decodeXbzrle } from "./xbzrle.ts";
+import { type CompressMethod, decompressPages } from "./compress.ts";
+import { decodeSetupParams } from "../stream/params.ts";
+
+/** Capability bits this destination reads. */
+const KNOWN_CAPS = CAP_XBZRLE | CAP_COMPRESS;
 
 /** Destination engine options. */
 export interface DestinationOptions {
@@ -61,6 +71,15 @@ export interface DestinationReport {
   receivedBytes: number;
   pages: KindCounters;
   bytes: KindCounters;
+  /** Clock milliseconds spent decompressing DEFLATE records (0 without compress). */
+  decompressMs?: number;
+}
+
+/** What the setup section negotiated, for the record loader. */
+interface Negotiated {
+  xbzrle: boolean;
+  compress: CompressMethod | null;
+  decompressMs: number;
 }
 
 /** Runs the destination side of one migration. Never throws. */
@@ -74,6 +93,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
   let rounds = 0;
   let outcome: Outcome = "failed";
   let error: string | undefined;
+  const neg: Negotiated = { xbzrle: false, compress: null, decompressMs: 0 };
   try {
     await r.header();
     firstByteAtMs = clock.nowMs();
@@ -83,12 +103,25 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       throw r.error(`Expected the setup section (0x01), got 0x${first.toString(16)}`, r.offset - 1);
     }
     const setup = await r.setup();
-    if (setup.capabilities !== 0) {
+    if ((setup.capabilities & ~KNOWN_CAPS) !== 0) {
       throw r.error(
         `Setup asks for capabilities 0x${
-          setup.capabilities.toString(16)
+          (setup.capabilities & ~KNOWN_CAPS).toString(16)
         } this destination does not have`,
       );
+    }
+    let params;
+    try {
+      params = decodeSetupParams(setup.params);
+    } catch (e) {
+      throw r.error(`Setup parameters rejected: ${(e as Error).message}`);
+    }
+    neg.xbzrle = (setup.capabilities & CAP_XBZRLE) !== 0;
+    if (setup.capabilities & CAP_COMPRESS) {
+      if (!params.compressMethod) {
+        throw r.error("Setup asks for compression but names no compressMethod");
+      }
+      neg.compress = params.compressMethod;
     }
     ram = options.createRam(setup);
     const words = ram.blocks.map((b) => new Int32Array(b.sab, 0, b.bytes.length >> 2));
@@ -111,7 +144,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         lastRound = round;
         rounds = round;
         r.ramBegin();
-        await loadRam(r, ram, words, { written, suspect }, stats);
+        await loadRam(r, ram, { words, written, suspect, stats, neg, clock });
       } else if (type === SECTION_DEVICE) {
         if (sawDevice) throw r.error("A second device-state section", at);
         await hooks.phase?.("device-state", lastRound);
@@ -188,6 +221,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     receivedBytes: r.received,
     pages: snap.pages,
     bytes: snap.bytes,
+    decompressMs: neg.decompressMs,
   };
 }
 
@@ -197,11 +231,17 @@ class SourceAborted extends Error {}
 async function loadRam(
   r: StreamReader,
   ram: Ram,
-  words: Int32Array[],
-  pageSets: { written: DirtyBitmap; suspect: DirtyBitmap },
-  stats: KindStats,
+  ctx: {
+    words: Int32Array[];
+    written: DirtyBitmap;
+    /** Pages whose last full copy failed its checksum (see stream.md). */
+    suspect: DirtyBitmap;
+    stats: KindStats;
+    neg: Negotiated;
+    clock: Clock;
+  },
 ): Promise<void> {
-  const { written, suspect } = pageSets;
+  const { words, written, suspect, stats, neg } = ctx;
   const mismatched = new Uint8Array(RUN_PAGES_MAX);
   const blocks = ram.blocks;
   for (;;) {
@@ -246,15 +286,89 @@ async function loadRam(
         stats.bytes[K_NORMAL] += r.offset - at;
         break;
       }
+      case KIND_XBZRLE: {
+        if (!neg.xbzrle) throw notNegotiated(r, kind, at);
+        await r.need(2, "an XBZRLE length");
+        const len = r.u16();
+        if (len < 1 || len > PAGE_SIZE) {
+          throw r.error(`XBZRLE record length ${len} is not in 1..${PAGE_SIZE}`, at);
+        }
+        r.checkRun(1);
+        await r.need(len, "XBZRLE data");
+        const off = r.page * PAGE_SIZE;
+        try {
+          decodeXbzrle(r.buf.subarray(r.pos, r.pos + len), b.bytes.subarray(off, off + PAGE_SIZE));
+        } catch (e) {
+          throw r.error(
+            `${(e as Error).message}, in the record for page ${r.page} of block "${b.name}"`,
+            at,
+          );
+        }
+        r.pos += len;
+        // A delta on a suspect copy stays suspect: only a full page clears it.
+        written.set(b.firstPage + r.page);
+        stats.pages[K_XBZRLE]++;
+        stats.bytes[K_XBZRLE] += r.offset - at;
+        break;
+      }
+      case KIND_DEFLATE: {
+        if (!neg.compress) throw notNegotiated(r, kind, at);
+        await r.need(6, "a compressed-record head");
+        const count = r.u16();
+        const len = r.u32();
+        if (count < 1 || count > RUN_PAGES_MAX) {
+          throw r.error(`Compressed record count ${count} is not in 1..${RUN_PAGES_MAX}`, at);
+        }
+        r.checkRun(count);
+        if (len < 1 || len >= count * PAGE_SIZE) {
+          throw r.error(
+            `Compressed record length ${len} is not in 1..${
+              count * PAGE_SIZE - 1
+            } for ${count} pages`,
+            at,
+          );
+        }
+        await r.need(len, "compressed page data");
+        const off = r.page * PAGE_SIZE;
+        const t = ctx.clock.nowMs();
+        try {
+          decompressPages(
+            neg.compress,
+            r.buf.subarray(r.pos, r.pos + len),
+            b.bytes.subarray(off, off + count * PAGE_SIZE),
+          );
+        } catch (e) {
+          throw r.error(
+            `${(e as Error).message}, in the compressed record for pages ${r.page}..${
+              r.page + count - 1
+            } of block "${b.name}"`,
+            at,
+          );
+        }
+        neg.decompressMs += ctx.clock.nowMs() - t;
+        r.pos += len;
+        // Full pages, under the section checksum: each clears an earlier suspect copy.
+        for (let i = 0, g = b.firstPage + r.page; i < count; i++, g++) {
+          written.set(g);
+          suspect.clear(g);
+        }
+        stats.pages[K_DEFLATE] += count;
+        stats.bytes[K_DEFLATE] += r.offset - at;
+        break;
+      }
       default:
-        throw r.error(
-          `Record kind ${kind} (${
-            KIND_NAMES[kind] ?? "unknown"
-          }) is not allowed by the negotiated capabilities`,
-          at,
-        );
+        throw notNegotiated(r, kind, at);
     }
   }
+}
+
+function notNegotiated(r: StreamReader, kind: number, at: number): RangeError {
+  return r.error(
+    `Record kind ${kind} (${
+      KIND_NAMES[kind] ?? "unknown"
+    }) is not allowed by the negotiated capabilities`,
+    at,
+  );
 }
 
 async function sendAck(link: Link, status: number, message: string): Promise<void> {

@@ -6,6 +6,7 @@ import { DirtyLog } from "../guest/dirty_log.ts";
 import { fillRam } from "../guest/fill.ts";
 import { Workload } from "../guest/workload.ts";
 import { resolveMigration } from "./capabilities.ts";
+import { compressMethods } from "./compress.ts";
 import { runSource, type SourceGuest } from "./source.ts";
 import { runDestination } from "./destination.ts";
 
@@ -31,9 +32,13 @@ function steppedGuest(ram: Ram, workload: Workload, touchesPerSync: number) {
   return guest;
 }
 
-async function migrate(guest: SourceGuest, parameters: Record<string, unknown> = {}) {
+async function migrate(
+  guest: SourceGuest,
+  parameters: Record<string, unknown> = {},
+  capabilities: Record<string, boolean> = {},
+) {
   const [a, b] = memoryLinkPair();
-  const { config, errors } = resolveMigration({ parameters });
+  const { config, errors } = resolveMigration({ parameters, capabilities });
   assertEquals(errors, []);
   let device: Uint8Array | null = null;
   const [src, dst] = await Promise.all([
@@ -100,4 +105,97 @@ Deno.test("engine cancels on no convergence when told to, and the destination di
   assertMatch(src.error ?? "", /Did not converge after 2 rounds/);
   assertEquals(dst.outcome, "cancelled");
   assertEquals(dst.ram, null);
+});
+
+/** Bytes sent after the bulk pass: everything past the first progress record after it. */
+function afterBulk(src: { bytes: { total: number }; progress: { transferredBytes: number }[] }) {
+  return src.bytes.total - src.progress[1].transferredBytes;
+}
+
+Deno.test("engine with xbzrle: deltas after the bulk pass, memory equal, a fraction of plain's bytes", async () => {
+  const run = async (xbzrle: boolean) => {
+    const ram = createRam([{ name: "pc.ram", bytes: 4 << 20 }]);
+    fillRam(ram, { fill: "random", seed: 1 });
+    const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 64 }, 3);
+    const guest = steppedGuest(ram, w, 60);
+    const params = { downtimeLimitMs: 0, maxRounds: 12 };
+    const out = await migrate(guest, xbzrle ? { ...params, xbzrleCacheSize: "1MiB" } : params, {
+      xbzrle,
+    });
+    assertEquals(out.src.outcome, "completed", out.src.error);
+    assertOk(out.dst.ram && sameRam(ram, out.dst.ram), "destination memory equals source memory");
+    return out;
+  };
+  const plain = await run(false);
+  const xb = await run(true);
+  assertEquals(plain.src.xbzrle, null);
+  const s = xb.src.xbzrle!;
+  assertOk(s.pages > 100, `xbzrle pages ${s.pages}`);
+  assertEquals(s.cacheSizeBytes, 1 << 20);
+  assertOk(s.cacheMisses > 0 && s.cacheMissRate > 0 && s.cacheMissRate < 1);
+  assertOk(s.encodingRate > 5, `encoding rate ${s.encodingRate}`);
+  assertEquals(xb.src.pages.xbzrle, s.pages);
+  assertEquals(xb.dst.pages.xbzrle, s.pages);
+  assertEquals(xb.src.bytes.total, xb.dst.receivedBytes);
+  // Per-round statistics at every sync after the bulk pass.
+  const rounds = xb.src.progress.filter((p) => p.xbzrle);
+  assertEquals(rounds.length, xb.src.progress.length);
+  assertOk(rounds.some((p) => p.xbzrle!.encodingRate > 5));
+  const ratio = afterBulk(xb.src) / afterBulk(plain.src);
+  assertOk(
+    ratio <= 0.3,
+    `xbzrle sent ${(ratio * 100).toFixed(1)} % of plain's bytes after the bulk pass`,
+  );
+});
+
+Deno.test("engine with xbzrle: a cache far smaller than the guest (collisions, ageing) keeps memory equal", async () => {
+  const ram = createRam([{ name: "pc.ram", bytes: 4 << 20 }]);
+  fillRam(ram, { fill: "random", seed: 2 });
+  ram.blocks[0].bytes.fill(0, 0, 64 * PAGE_SIZE);
+  const w = Workload.fresh({ kind: "random", touchesPerSec: 0, writeBytes: 16 }, 4);
+  const guest = steppedGuest(ram, w, 300);
+  const { src, dst } = await migrate(
+    guest,
+    { downtimeLimitMs: 0, maxRounds: 6, xbzrleCacheSize: "64KiB", xbzrleOverflowBytes: 20 },
+    { xbzrle: true },
+  );
+  assertEquals(src.outcome, "completed", src.error);
+  assertOk(dst.ram && sameRam(ram, dst.ram));
+  const s = src.xbzrle!;
+  assertEquals(s.cacheSizeBytes, 64 << 10);
+  assertOk(s.cacheMissRate > 0.5, `miss rate ${s.cacheMissRate}`);
+  assertOk(s.overflows > 0, "pages touched twice overflow a 20-byte limit");
+  assertOk(s.pages > 0);
+});
+
+Deno.test("engine with compress (and with xbzrle too): compressible guest, memory equal, under half the bytes", async () => {
+  const run = async (capabilities: Record<string, boolean>, method = "deflate") => {
+    const ram = createRam([{ name: "pc.ram", bytes: 2 << 20 }]);
+    fillRam(ram, { fill: "compressible", seed: 5 });
+    const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 32 }, 6);
+    const guest = steppedGuest(ram, w, 30);
+    const params: Record<string, unknown> = { downtimeLimitMs: 0, maxRounds: 3 };
+    if (capabilities.compress) params.compressMethod = method;
+    const out = await migrate(guest, params, capabilities);
+    assertEquals(out.src.outcome, "completed", out.src.error);
+    assertOk(out.dst.ram && sameRam(ram, out.dst.ram), JSON.stringify(capabilities));
+    return out;
+  };
+  const plain = await run({});
+  for (const method of compressMethods()) {
+    const c = await run({ compress: true }, method);
+    const st = c.src.compression!;
+    assertEquals(st.method, method);
+    assertOk(st.ratio > 0 && st.ratio < 0.5, `${method} ratio ${st.ratio}`);
+    assertOk(st.pages >= c.src.pages.deflate && st.bytesBefore === st.pages * PAGE_SIZE);
+    assertOk(st.bytesAfter < c.src.bytes.deflate + c.src.bytes.normal);
+    assertOk(c.src.pages.deflate > 500);
+    assertEquals(c.dst.pages.deflate, c.src.pages.deflate);
+    assertOk(
+      c.src.bytes.total < plain.src.bytes.total / 2,
+      `${method}: ${c.src.bytes.total} vs ${plain.src.bytes.total}`,
+    );
+  }
+  const both = await run({ compress: true, xbzrle: true });
+  assertOk(both.src.pages.xbzrle > 0 && both.src.pages.deflate > 0);
 });

@@ -10,6 +10,11 @@
  * 4. stop-and-copy: pause the vCPU, final sync, send the rest, device state,
  *    end; then wait for the destination's ack on the return path.
  *
+ * With `xbzrle`, the rounds after the bulk pass send a dirty page found in
+ * the page cache as a delta against the copy the destination holds, and the
+ * cache always holds exactly that copy (docs/xbzrle.md); with `compress`,
+ * pages that go in full are compressed in batches (docs/compression.md).
+ *
  * A failure or cancel at any point leaves the source guest running with its
  * memory untouched (the engine only reads guest RAM).
  *
@@ -32,12 +37,43 @@ import type { Clock } from "../util/clock.ts";
 import type { Link } from "../net/link.ts";
 import { DirtyBitmap } from "../guest/dirty_log.ts";
 import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
-import type { FaultPhase, KindCounters, Outcome, ProgressRecord } from "../scenario/types.ts";
-import { ACK_LOADED, KIND_NORMAL, KIND_ZERO, RP_ACK, RUN_PAGES_MAX } from "../stream/format.ts";
+import type {
+  CompressionStatsRecord,
+  FaultPhase,
+  KindCounters,
+  Outcome,
+  ProgressRecord,
+  XbzrleStatsRecord,
+} from "../scenario/types.ts";
+import {
+  ACK_LOADED,
+  CAP_COMPRESS,
+  CAP_XBZRLE,
+  KIND_DEFLATE,
+  KIND_NORMAL,
+  KIND_XBZRLE,
+  KIND_ZERO,
+  RP_ACK,
+  RUN_PAGES_MAX,
+} from "../stream/format.ts";
+import { encodeSetupParams } from "../stream/params.ts";
 import { StreamWriter } from "../stream/writer.ts";
 import type { MigrationConfig } from "./capabilities.ts";
 import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
-import { K_NORMAL, K_OVERHEAD, K_ZERO, KindStats, STAT_KINDS } from "./stats.ts";
+import {
+  CompressStats,
+  K_DEFLATE,
+  K_NORMAL,
+  K_OVERHEAD,
+  K_XBZRLE,
+  K_ZERO,
+  KindStats,
+  STAT_KINDS,
+  XbzrleStats,
+} from "./stats.ts";
+import { PageCache } from "./page_cache.ts";
+import { encodeXbzrle } from "./xbzrle.ts";
+import { COMPRESS_BATCH_PAGES, type CompressMethod, PageCompressor } from "./compress.ts";
 import { FreePageHinting, type HintSource, type HintStats } from "./free_page_hints.ts";
 
 /** Runs of at least this many pages go from guest RAM to the link without a copy. */
@@ -106,6 +142,10 @@ export interface SourceReport {
   progress: ProgressRecord[];
   /** Whether the guest was left running (always true unless the migration completed). */
   guestRunning: boolean;
+  /** XBZRLE statistics (null when xbzrle is off). */
+  xbzrle?: XbzrleStatsRecord | null;
+  /** Compression statistics (null when compress is off). */
+  compression?: CompressionStatsRecord | null;
   /** Free-page hint statistics (only with `freePageHints` and a hint source). */
   hints?: HintStats;
 }
@@ -143,6 +183,23 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   let outcome: Outcome = "failed";
   let error: string | undefined;
 
+  // XBZRLE (after the bulk pass) and compression (every page that goes in full).
+  const caps = config.capabilities;
+  const cache = caps.xbzrle
+    ? new PageCache(cacheSlots(config.xbzrleCacheSize as number, ram.totalPages))
+    : null;
+  const xb = cache ? new XbzrleStats(cache.bytes) : null;
+  const xbOut = new Uint8Array(cache ? (config.xbzrleOverflowBytes as number) : 0);
+  const snapshot = new Uint8Array(cache ? PAGE_SIZE : 0);
+  const compressor = caps.compress
+    ? new PageCompressor(config.compressMethod as CompressMethod, config.compressLevel as number)
+    : null;
+  const cstats = compressor ? new CompressStats(compressor.method, compressor.level) : null;
+  const stage = new Uint8Array(cache || compressor ? COMPRESS_BATCH_PAGES * PAGE_SIZE : 0);
+  // With either on, the expected downtime counts what a dirty page cost on the wire last section.
+  const estimating = cache !== null || compressor !== null;
+  let wireBytesPerPage = PAGE_SIZE;
+
   // Rate limit and cancellation, checked before every buffer goes out.
   let limit = config.maxBandwidth;
   const windowStart = startAtMs;
@@ -150,6 +207,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   let peerFailure: string | null = null;
   const costs = STAT_KINDS.map((k) => (k === "overhead" ? 0 : options.cpuCostUs?.[k] ?? 0));
   const charged = new Float64Array(STAT_KINDS.length);
+  let chargedUnchanged = 0;
   const gate = async (n: number) => {
     if (signal?.aborted) throw new Cancelled(String(signal.reason ?? "cancelled"));
     if (peerFailure) throw new Error(peerFailure);
@@ -157,6 +215,11 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     for (let k = 0; k < costs.length; k++) {
       costUs += (stats.pages[k] - charged[k]) * costs[k];
       charged[k] = stats.pages[k];
+    }
+    if (xb) {
+      // An unchanged page sends nothing but costs its encoding.
+      costUs += (xb.unchanged - chargedUnchanged) * costs[K_XBZRLE];
+      chargedUnchanged = xb.unchanged;
     }
     if (costUs > 0) await clock.sleep(costUs / 1000);
     if (limit > 0) {
@@ -193,6 +256,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     lastSyncAt = now;
     iterations++;
     const remainingBytes = dirtyPages * PAGE_SIZE;
+    const expectedBytes = estimating ? dirtyPages * wireBytesPerPage : remainingBytes;
     const r: ProgressRecord = {
       timeMs: now - startAtMs,
       round,
@@ -202,8 +266,11 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       dirtyPages,
       dirtyRateBytesPerSec: sinceSync > 0 ? (newlyDirty * PAGE_SIZE * 1000) / sinceSync : 0,
       bandwidthBytesPerSec: bandwidth,
-      expectedDowntimeMs: bandwidth > 0 ? (remainingBytes * 1000) / bandwidth : Infinity,
+      expectedDowntimeMs: bandwidth > 0 ? (expectedBytes * 1000) / bandwidth : Infinity,
     };
+    if (estimating) r.wireBytesPerPage = wireBytesPerPage;
+    if (xb) r.xbzrle = xb.period(stats);
+    if (cstats) r.compression = cstats.record();
     if (hinting) {
       const h = hinting.stats();
       r.hintPagesSkipped = h.pagesSkipped;
@@ -215,8 +282,53 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     return r;
   };
 
+  /**
+   * XBZRLE for one dirty non-zero page: the delta's length (in xbOut), 0 when
+   * the page is unchanged (nothing to send), -1 when it goes in full (a
+   * miss or an overflow). Outside the last stage the cache is left holding
+   * exactly what the destination will hold: the snapshot the delta was made
+   * from, or the page copied for a full send (see sendStaged).
+   */
+  const xbzrleDelta = (
+    page: number,
+    bytes: Uint8Array,
+    off: number,
+    generation: number,
+    lastStage: boolean,
+  ): number => {
+    xb!.lookups++;
+    const slot = cache!.lookup(page, generation);
+    if (slot < 0) {
+      xb!.misses++;
+      if (!lastStage) {
+        const s = cache!.insert(page, generation);
+        if (s >= 0) cache!.data.set(bytes.subarray(off, off + PAGE_SIZE), s * PAGE_SIZE);
+      }
+      return -1;
+    }
+    // The guest may write while we read: encode from, and cache, one snapshot.
+    snapshot.set(bytes.subarray(off, off + PAGE_SIZE));
+    const cached = cache!.data.subarray(slot * PAGE_SIZE, (slot + 1) * PAGE_SIZE);
+    const len = encodeXbzrle(cached, snapshot, xbOut);
+    if (len === 0) {
+      xb!.unchanged++;
+      return 0;
+    }
+    if (!lastStage) cached.set(snapshot);
+    if (len < 0) xb!.overflows++;
+    return len;
+  };
+
   // Sends every page marked in `bitmap`, clearing the marks: one RAM section.
-  const sendDirty = async (sectionRound: number) => {
+  // The last stage (guest stopped) sends from RAM and leaves the cache alone.
+  const sendDirty = async (sectionRound: number, lastStage = false) => {
+    const sectionStart = w.offset;
+    let sectionPages = 0;
+    const xbActive = cache !== null && sectionRound > 0;
+    // Full pages go through the stage buffer when compressed, or when the
+    // cache must hold exactly the bytes sent (XBZRLE outside the last stage).
+    const staged = compressor !== null || (xbActive && !lastStage);
+    const runMax = staged ? COMPRESS_BATCH_PAGES : RUN_PAGES_MAX;
     await w.ramBegin(sectionRound);
     stats.add("overhead", 0, 5);
     const words = bitmap.words;
@@ -227,7 +339,49 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     let blockEnd = b.firstPage + b.pages;
     // The pending run of consecutive normal pages.
     let runBlock = -1, runStart = 0, runCount = 0;
+    // A run of full pages, gathered into the stage (from the cache where the
+    // cache holds the page: it is then exactly what goes), then compressed or not.
+    const sendStaged = async () => {
+      const rb = blocks[runBlock];
+      const len = runCount * PAGE_SIZE;
+      for (let k = 0; k < runCount; k++) {
+        const s = xbActive && !lastStage ? cache!.slotOf(rb.firstPage + runStart + k) : -1;
+        const off = s >= 0 ? s * PAGE_SIZE : (runStart + k) * PAGE_SIZE;
+        stage.set((s >= 0 ? cache!.data : rb.bytes).subarray(off, off + PAGE_SIZE), k * PAGE_SIZE);
+      }
+      if (compressor) {
+        const t = clock.nowMs();
+        const packed = compressor.compress(stage.subarray(0, len));
+        cstats!.compressMs += clock.nowMs() - t;
+        cstats!.batches++;
+        cstats!.pages += runCount;
+        cstats!.bytesBefore += len;
+        if (packed.length < len) {
+          cstats!.bytesAfter += packed.length;
+          await w.ensure(13 + packed.length);
+          const head = w.recordHead(KIND_DEFLATE, runBlock, runStart, runCount);
+          w.u16(runCount);
+          w.u32(packed.length);
+          w.copy(packed, 0, packed.length);
+          stats.pages[K_DEFLATE] += runCount;
+          stats.bytes[K_DEFLATE] += head + 6 + packed.length;
+          runCount = 0;
+          return;
+        }
+        cstats!.bytesAfter += len;
+        cstats!.incompressibleBatches++;
+      }
+      await w.ensure(16 + 4 * runCount + len);
+      const head = w.recordHead(KIND_NORMAL, runBlock, runStart, runCount);
+      w.u16(runCount);
+      const pad = w.align8();
+      const data = await w.pageData(stage.subarray(0, len), false);
+      stats.pages[K_NORMAL] += runCount;
+      stats.bytes[K_NORMAL] += head + 2 + pad + data;
+      runCount = 0;
+    };
     const flushRun = async () => {
+      if (staged) return await sendStaged();
       const len = runCount * PAGE_SIZE;
       const direct = runCount >= DIRECT_PAGES_MIN;
       // Room for the whole record (head, count, pad, data unless direct, one crc per page):
@@ -257,16 +411,36 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
           blockEnd = b.firstPage + b.pages;
         }
         const inBlock = page - b.firstPage;
+        sectionPages++;
         if (isZeroPage(bw, inBlock * PAGE_WORDS)) {
           if (runCount > 0) await flushRun();
           if (w.free < 7) await w.flush();
           const head = w.recordHead(KIND_ZERO, b.id, inBlock, 1);
           stats.pages[K_ZERO]++;
           stats.bytes[K_ZERO] += head;
+          if (xbActive && !lastStage) {
+            // The destination now holds zeros: a stale cached copy must not stay.
+            const s = cache!.insert(page, sectionRound);
+            if (s >= 0) cache!.data.fill(0, s * PAGE_SIZE, (s + 1) * PAGE_SIZE);
+          }
           continue;
         }
+        if (xbActive) {
+          const len = xbzrleDelta(page, b.bytes, inBlock * PAGE_SIZE, sectionRound, lastStage);
+          if (len === 0) continue;
+          if (len > 0) {
+            if (runCount > 0) await flushRun();
+            if (w.free < 9 + len) await w.flush();
+            const head = w.recordHead(KIND_XBZRLE, b.id, inBlock, 1);
+            w.u16(len);
+            w.copy(xbOut, 0, len);
+            stats.pages[K_XBZRLE]++;
+            stats.bytes[K_XBZRLE] += head + 2 + len;
+            continue;
+          }
+        }
         if (runCount > 0) {
-          if (runBlock === b.id && runStart + runCount === inBlock && runCount < RUN_PAGES_MAX) {
+          if (runBlock === b.id && runStart + runCount === inBlock && runCount < runMax) {
             runCount++;
             continue;
           }
@@ -280,6 +454,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     if (runCount > 0) await flushRun();
     await w.ramEnd();
     stats.add("overhead", 0, 5); // eos and its crc
+    if (estimating && sectionPages > 0) wireBytesPerPage = (w.offset - sectionStart) / sectionPages;
   };
 
   try {
@@ -287,9 +462,9 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     w.header();
     await w.setup({
       pageSize: PAGE_SIZE,
-      capabilities: 0,
+      capabilities: (cache ? CAP_XBZRLE : 0) | (compressor ? CAP_COMPRESS : 0),
       blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
-      params: new Uint8Array(0),
+      params: encodeSetupParams({ compressMethod: compressor?.method }),
     });
     stats.bytes[K_OVERHEAD] += w.offset;
     bitmap.setAll();
@@ -349,7 +524,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     round++;
     record("stop-and-copy", bitmap.count(), newly);
     limit = 0;
-    await sendDirty(round);
+    await sendDirty(round, true);
     await hooks.phase?.("device-state", round, w.offset);
     await w.device(device);
     await w.end();
@@ -405,8 +580,18 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     pages: snap.pages,
     progress,
     guestRunning: outcome !== "completed",
+    xbzrle: xb ? xb.total(stats) : null,
+    compression: cstats ? cstats.record() : null,
     ...(hinting ? { hints: hinting.stats() } : {}),
   };
+}
+
+/** Slots of the XBZRLE cache: the size asked for, but no more than the guest's pages rounded up to a power of two. */
+function cacheSlots(cacheBytes: number, guestPages: number): number {
+  const asked = Math.max(1, Math.floor(cacheBytes / PAGE_SIZE));
+  let fit = 1;
+  while (fit < guestPages) fit *= 2;
+  return Math.min(asked, fit);
 }
 
 const TIMEOUT = Symbol("timeout");

@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import type { KindCounters } from "../scenario/types.ts";
+import { PAGE_SIZE } from "../guest/ram.ts";
+import type { CompressionStatsRecord, KindCounters, XbzrleStatsRecord } from "../scenario/types.ts";
 
 /** Record kinds counted; `overhead` is stream bytes outside page records (header, sections, device state). */
 export const STAT_KINDS = ["normal", "zero", "xbzrle", "deflate", "overhead"] as const;
@@ -57,3 +58,85 @@ export class KindStats {
 
 /** Indexes of kinds, for hot paths that avoid string lookups. */
 export const K_NORMAL = 0, K_ZERO = 1, K_XBZRLE = 2, K_DEFLATE = 3, K_OVERHEAD = 4;
+
+/**
+ * XBZRLE counters beside the per-kind ones (the pages and bytes of XBZRLE
+ * records are the `xbzrle` kind of {@link KindStats}).
+ */
+export class XbzrleStats {
+  /** Bytes of the page cache. */
+  cacheSizeBytes: number;
+  /** Non-zero dirty pages looked up in the cache after the bulk pass. */
+  lookups = 0;
+  misses = 0;
+  unchanged = 0;
+  overflows = 0;
+  /** Pages, bytes, misses and lookups at the start of the current period. */
+  #mark = new Float64Array(4);
+
+  /** Statistics for a cache of `cacheSizeBytes`. */
+  constructor(cacheSizeBytes: number) {
+    this.cacheSizeBytes = cacheSizeBytes;
+  }
+
+  /** The record with rates since the last call (or the start), then starts a new period. */
+  period(kinds: KindStats): XbzrleStatsRecord {
+    const r = this.#record(kinds, this.#mark);
+    this.#mark.set([kinds.pages[K_XBZRLE], kinds.bytes[K_XBZRLE], this.misses, this.lookups]);
+    return r;
+  }
+
+  /** The record with rates over the whole migration. */
+  total(kinds: KindStats): XbzrleStatsRecord {
+    return this.#record(kinds, new Float64Array(4));
+  }
+
+  #record(kinds: KindStats, from: Float64Array): XbzrleStatsRecord {
+    const pages = kinds.pages[K_XBZRLE], bytes = kinds.bytes[K_XBZRLE];
+    const dPages = pages - from[0], dBytes = bytes - from[1];
+    const dMisses = this.misses - from[2], dLookups = this.lookups - from[3];
+    return {
+      cacheSizeBytes: this.cacheSizeBytes,
+      bytes,
+      pages,
+      unchangedPages: this.unchanged,
+      cacheMisses: this.misses,
+      cacheMissRate: dLookups > 0 ? dMisses / dLookups : 0,
+      encodingRate: dBytes > 0 ? (dPages * PAGE_SIZE) / dBytes : 0,
+      overflows: this.overflows,
+    };
+  }
+}
+
+/** Page-compression counters. */
+export class CompressStats {
+  readonly method: string;
+  readonly level: number;
+  pages = 0;
+  batches = 0;
+  incompressibleBatches = 0;
+  bytesBefore = 0;
+  bytesAfter = 0;
+  compressMs = 0;
+
+  /** Counters for one method and level. */
+  constructor(method: string, level: number) {
+    this.method = method;
+    this.level = level;
+  }
+
+  /** The counters as a result record. */
+  record(): CompressionStatsRecord {
+    return {
+      method: this.method,
+      level: this.level,
+      pages: this.pages,
+      batches: this.batches,
+      incompressibleBatches: this.incompressibleBatches,
+      bytesBefore: this.bytesBefore,
+      bytesAfter: this.bytesAfter,
+      ratio: this.bytesBefore > 0 ? this.bytesAfter / this.bytesBefore : 0,
+      compressMs: this.compressMs,
+    };
+  }
+}

@@ -59,7 +59,19 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
       })),
       throughputBytesPerSec: totalTimeMs > 0 ? (src.bytes.total * 1000) / totalTimeMs : 0,
     });
+    if (src.compression) {
+      wall.compression = {
+        compressMs: src.compression.compressMs,
+        decompressMs: dst?.decompressMs ?? null,
+      };
+    }
   }
+  const compression = src.compression
+    ? {
+      ...src.compression,
+      ...(dst?.decompressMs !== undefined ? { decompressMs: dst.decompressMs } : {}),
+    }
+    : null;
   const result: Result = {
     scenario: s.name,
     seed: s.seed,
@@ -87,6 +99,8 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
     forcedStop: src.forced,
     bytes: src.bytes,
     pages: src.hints ? { ...src.pages, skipped: src.hints.pagesSkipped } : src.pages,
+    xbzrle: src.xbzrle ?? null,
+    compression,
     progress: f.progress,
     faults: [],
     expectations: [],

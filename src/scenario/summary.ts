@@ -34,6 +34,29 @@ export function formatSummary(r: Result): string {
     ["bytes", kinds(r.bytes, formatBytes)],
     ["pages", kinds(r.pages, String)],
   ];
+  if (r.xbzrle) {
+    const x = r.xbzrle;
+    rows.push([
+      "xbzrle",
+      `cache ${formatBytes(x.cacheSizeBytes)}, ${formatBytes(x.bytes)} in ${x.pages} pages, ` +
+      `${x.unchangedPages} unchanged, ${x.cacheMisses} cache misses (rate ${
+        x.cacheMissRate.toFixed(3)
+      }), encoding rate ${x.encodingRate.toFixed(1)}, ${x.overflows} overflows`,
+    ]);
+  }
+  if (r.compression) {
+    const c = r.compression;
+    rows.push([
+      "compression",
+      `${c.method} level ${c.level}: ${formatBytes(c.bytesBefore)} -> ${
+        formatBytes(c.bytesAfter)
+      } (${
+        (c.ratio * 100).toFixed(1)
+      } %) in ${c.batches} batches (${c.incompressibleBatches} did not shrink), ` +
+      `compress ${c.compressMs.toFixed(0)} ms` +
+      (c.decompressMs !== undefined ? `, decompress ${c.decompressMs.toFixed(0)} ms` : ""),
+    ]);
+  }
   if (r.hints) rows.push(["hints", hintLine(r)]);
   if (r.network && r.network.link !== "direct") {
     rows.push(["network", `${r.network.link} link, ${r.network.events.length} events`]);
@@ -80,13 +103,18 @@ function kinds(c: Record<string, number>, f: (n: number) => string): string {
 /** One progress line: phase, round, transferred, remaining, rate, expected downtime. */
 export function formatProgress(p: ProgressRecord): string {
   const rate = p.bandwidthBytesPerSec > 0 ? `${formatBytes(p.bandwidthBytesPerSec)}/s` : "-";
-  const eta = p.bandwidthBytesPerSec > 0
-    ? `${((p.remainingBytes / p.bandwidthBytesPerSec) * 1000).toFixed(0)} ms`
+  const eta = p.bandwidthBytesPerSec > 0 && Number.isFinite(p.expectedDowntimeMs)
+    ? `${p.expectedDowntimeMs.toFixed(0)} ms`
     : "-";
+  const xb = p.xbzrle
+    ? `, xbzrle ${formatBytes(p.xbzrle.bytes)} in ${p.xbzrle.pages} pages (miss rate ${
+      p.xbzrle.cacheMissRate.toFixed(2)
+    }, encoding rate ${p.xbzrle.encodingRate.toFixed(1)})`
+    : "";
   return `${(p.timeMs / 1000).toFixed(2)}s ${p.phase} ${p.round}: sent ${
     formatBytes(p.transferredBytes)
   }, ` +
     `remaining ${formatBytes(p.remainingBytes)}, ${rate}, dirty ${
       formatBytes(p.dirtyRateBytesPerSec)
-    }/s, expected downtime ${eta}`;
+    }/s, expected downtime ${eta}${xb}`;
 }

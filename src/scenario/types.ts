@@ -163,7 +163,62 @@ export interface ProgressRecord {
   dirtyRateBytesPerSec: number;
   bandwidthBytesPerSec: number;
   expectedDowntimeMs: number;
+  /**
+   * With xbzrle or compress on: the stream bytes one dirty page cost in the
+   * last section; expectedDowntimeMs is dirtyPages times this over the
+   * bandwidth (plain precopy counts a full page).
+   */
+  wireBytesPerPage?: number;
+  /** With xbzrle on: its statistics at this sync (rates over the round just sent). */
+  xbzrle?: XbzrleStatsRecord;
+  /** With compress on: its statistics at this sync. */
+  compression?: CompressionStatsRecord;
   [key: string]: unknown;
+}
+
+/**
+ * XBZRLE statistics, as QEMU's `info migrate` shows them. Counters are
+ * cumulative; the two rates cover a period: the round just sent in a
+ * progress record, the whole migration in the result.
+ */
+export interface XbzrleStatsRecord {
+  /** Bytes of the source's page cache (xbzrleCacheSize, capped at the guest's RAM). */
+  cacheSizeBytes: number;
+  /** Bytes of XBZRLE records, heads included. */
+  bytes: number;
+  /** Pages sent as XBZRLE deltas. */
+  pages: number;
+  /** Dirty pages equal to their cached copy: nothing sent. */
+  unchangedPages: number;
+  /** Non-zero dirty pages looked up after the bulk pass and not found in the cache (sent in full). */
+  cacheMisses: number;
+  /** cacheMisses / pages looked up in the period (0 when none was). */
+  cacheMissRate: number;
+  /** Page bytes the deltas stand for / bytes of the deltas in the period (0 when none was sent). */
+  encodingRate: number;
+  /** Deltas longer than xbzrleOverflowBytes: the page went in full. */
+  overflows: number;
+}
+
+/** Page-compression statistics. Times are on the engine's clock (virtual in simulation). */
+export interface CompressionStatsRecord {
+  method: string;
+  level: number;
+  /** Pages in batches given to the compressor. */
+  pages: number;
+  batches: number;
+  /** Batches that did not shrink and went uncompressed. */
+  incompressibleBatches: number;
+  /** Page bytes given to the compressor. */
+  bytesBefore: number;
+  /** What those pages cost in the stream's data: compressed bytes, or the raw bytes of batches that did not shrink. */
+  bytesAfter: number;
+  /** bytesAfter / bytesBefore (0 before any batch). */
+  ratio: number;
+  /** Milliseconds the source spent compressing. */
+  compressMs: number;
+  /** Milliseconds the destination spent decompressing (in the result, when it reported). */
+  decompressMs?: number;
 }
 
 /** Counters by kind of page record. */
@@ -285,6 +340,10 @@ export interface Result {
   converged?: boolean;
   /** Stop-and-copy was forced by maxRounds or maxTimeMs. */
   forcedStop?: boolean;
+  /** XBZRLE statistics for the whole migration (null when xbzrle is off). */
+  xbzrle?: XbzrleStatsRecord | null;
+  /** Compression statistics for the whole migration (null when compress is off). */
+  compression?: CompressionStatsRecord | null;
   /** Free-page hint statistics (with the capability freePageHints). */
   hints?: HintStats;
   /** Pages free in the guest's view at stop: their content does not count (the guest never reads them). */

@@ -7,6 +7,8 @@
  * header    := magic:u32 = 0x46455259 ("FERY")  version:u16 = 2  flags:u16 = 0
  * setup     := 0x01 pageSize:u32 capabilities:u32 blockCount:u16 block{blockCount}
  *              paramsLen:u16 params:msgpack[paramsLen]
+ *   capabilities := bit 0 XBZRLE | bit 1 COMPRESS (other bits: refused)
+ *   params  := empty, or a msgpack map (stream/params.ts): compressMethod "deflate" | "zstd"
  * block     := nameLen:u8 name:ascii[nameLen] pages:u32
  * ram       := 0x02 round:u32 record* eos
  * record    := flags:u8 address payload
@@ -18,8 +20,11 @@
  *   kind 2 NORMAL  payload := count:u16 pad data:u8[count*pageSize] crc:u32[count]
  *                  (count consecutive pages, 1..256; crc: CRC-32 of each page)
  *   pad     := 0x00{0..7}, up to the next stream offset that is a multiple of 8
- *   kind 3 XBZRLE  payload := len:u16 data:u8[len]       (delta against the destination's copy; 1..pageSize)
- *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]      (count consecutive pages, compressed together)
+ *   kind 3 XBZRLE  payload := len:u16 data:u8[len]       (capability XBZRLE: the page as a delta against
+ *                  the destination's copy, len 1..pageSize; data's grammar in engine/xbzrle.ts)
+ *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]   (capability COMPRESS: count consecutive
+ *                  pages, 1..256, compressed together with the setup's compressMethod; len 1..count*pageSize-1;
+ *                  see engine/compress.ts)
  * eos       := 0x00 crc:u32                              (kind 0, addressing 0: end of section)
  * device    := 0x03 len:u32 state:msgpack[len] crc:u32   (at most 1 MiB)
  * end       := 0x04 crc:u32

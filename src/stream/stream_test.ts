@@ -173,7 +173,12 @@ Deno.test("malformed streams fail with what and where", async (t) => {
     ["unknown version", (_, v) => v.setUint16(4, 9), /Unsupported stream version 9/],
     ["page size", (_, v) => v.setUint32(SETUP + 1, 512), /Page size 512/],
     ["no blocks", (_, v) => v.setUint16(SETUP + 9, 0), /Block count 0/],
-    ["capabilities not negotiated", (_, v) => v.setUint32(SETUP + 5, 1), /capabilities 0x1/],
+    ["unknown capability bit", (_, v) => v.setUint32(SETUP + 5, 0x404), /capabilities 0x404/],
+    [
+      "record kind not negotiated",
+      (b) => void (b[RAM_AT + 5] = 3),
+      /Record kind 3 \(xbzrle\) is not allowed by the negotiated capabilities/,
+    ],
     ["non-printable name", (b) => void (b[BLOCK0_NAME_LEN + 1] = 0x01), /non-printable/],
     [
       "guest too large",
