@@ -91,6 +91,12 @@ export function drawScenario(seed: number, index: number): Scenario {
     };
   }
   const parameters: Record<string, unknown> = {
+    // Capability parameters where the defaults would hide behaviour (a small cache misses).
+    ...(capabilities.xbzrle ? { xbzrleCacheSize: pick(["64KiB", "1MiB", "16MiB"]) } : {}),
+    ...(capabilities.compress
+      ? { compressMethod: pick(["deflate", "zstd"]), compressLevel: pick([1, 6]) }
+      : {}),
+    ...(capabilities.freePageHints ? { hintTimeoutMs: pick([20, 200, 1000]) } : {}),
     downtimeLimitMs: pick([5, 30, 100, 300, 1000]),
     maxRounds: pick([2, 5, 10, 30]),
     maxTimeMs: pick([2_000, 5_000, 10_000]),
