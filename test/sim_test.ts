@@ -168,6 +168,32 @@ Deno.test("sim agrees with real mode on a bandwidth-bound run (time and bytes wi
   );
 });
 
+Deno.test("sim agrees with real mode through a shaped link (200 Mbit/s, a busy guest)", async () => {
+  const scenario: Scenario = {
+    name: "agree-network",
+    seed: 9,
+    guest: {
+      ram: "32MiB",
+      fill: "random",
+      workload: { kind: "hotset", dirtyRate: "8MiB/s", writeBytes: 512 },
+    },
+    network: { bandwidth: "200Mbit", latencyMs: 2 },
+    warmupMs: 100,
+  };
+  const real = await runScenario(scenario, { mode: "real" });
+  const sim = await runScenario(scenario, { mode: "sim" });
+  for (const r of [real, sim]) assertEquals(r.outcome, "completed", r.error);
+  const off = (a: number, b: number) => Math.abs(a - b) / b;
+  assertOk(
+    off(sim.totalTimeMs, real.totalTimeMs) <= 0.15,
+    `total time: sim ${sim.totalTimeMs.toFixed(0)} ms, real ${real.totalTimeMs.toFixed(0)} ms`,
+  );
+  assertOk(
+    off(sim.bytes.total, real.bytes.total) <= 0.15,
+    `bytes: sim ${sim.bytes.total}, real ${real.bytes.total}`,
+  );
+});
+
 Deno.test("swarm: twenty drawn scenarios hold every invariant; draws are reproducible", async () => {
   const seed = swarmSeed("0123abc");
   assertEquals(seed, 0x0123abc);
