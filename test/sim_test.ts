@@ -146,14 +146,8 @@ Deno.test("sim: faults end cleanly and lose nothing", async (t) => {
   });
 });
 
-Deno.test("sim agrees with real mode on a bandwidth-bound run (time and bytes within 15 %)", async () => {
-  const scenario: Scenario = {
-    name: "agree",
-    seed: 9,
-    guest: { ram: "48MiB", fill: "random", workload: { kind: "idle" } },
-    migration: { parameters: { maxBandwidth: "400Mbit" } },
-    warmupMs: 0,
-  };
+/** Runs a scenario both ways; total time and bytes must agree within 15 %. */
+async function assertSimAgreesWithReal(scenario: Scenario): Promise<void> {
   const real = await runScenario(scenario, { mode: "real" });
   const sim = await runScenario(scenario, { mode: "sim" });
   for (const r of [real, sim]) assertEquals(r.outcome, "completed", r.error);
@@ -166,6 +160,17 @@ Deno.test("sim agrees with real mode on a bandwidth-bound run (time and bytes wi
     off(sim.bytes.total, real.bytes.total) <= 0.15,
     `bytes: sim ${sim.bytes.total}, real ${real.bytes.total}`,
   );
+}
+
+Deno.test("sim agrees with real mode on a bandwidth-bound run (time and bytes within 15 %)", async () => {
+  const scenario: Scenario = {
+    name: "agree",
+    seed: 9,
+    guest: { ram: "48MiB", fill: "random", workload: { kind: "idle" } },
+    migration: { parameters: { maxBandwidth: "400Mbit" } },
+    warmupMs: 0,
+  };
+  await assertSimAgreesWithReal(scenario);
 });
 
 Deno.test("sim agrees with real mode through a shaped link (200 Mbit/s, a busy guest)", async () => {
@@ -180,18 +185,7 @@ Deno.test("sim agrees with real mode through a shaped link (200 Mbit/s, a busy g
     network: { bandwidth: "200Mbit", latencyMs: 2 },
     warmupMs: 100,
   };
-  const real = await runScenario(scenario, { mode: "real" });
-  const sim = await runScenario(scenario, { mode: "sim" });
-  for (const r of [real, sim]) assertEquals(r.outcome, "completed", r.error);
-  const off = (a: number, b: number) => Math.abs(a - b) / b;
-  assertOk(
-    off(sim.totalTimeMs, real.totalTimeMs) <= 0.15,
-    `total time: sim ${sim.totalTimeMs.toFixed(0)} ms, real ${real.totalTimeMs.toFixed(0)} ms`,
-  );
-  assertOk(
-    off(sim.bytes.total, real.bytes.total) <= 0.15,
-    `bytes: sim ${sim.bytes.total}, real ${real.bytes.total}`,
-  );
+  await assertSimAgreesWithReal(scenario);
 });
 
 Deno.test("swarm: twenty drawn scenarios hold every invariant; draws are reproducible", async () => {
