@@ -1,9 +1,10 @@
 /**
  * Fault injection in simulation mode: the scenario's `faults` list, matched
- * against the run's events (phase boundaries, bytes sent, virtual time) and
- * carried out on the simulated link, the simulated vCPU and the engines'
- * abort signals. Each fault fires at most once, in list order when several
- * match the same event.
+ * against the run's events (phase boundaries, bytes sent, virtual time) by
+ * the same {@link FaultSchedule} real mode uses, and carried out on the
+ * simulated link, the simulated vCPU and the source engine's abort signal.
+ * Each fault fires at most once, in list order when several match the same
+ * event.
  *
  * How each action maps onto one process (real mode does it to processes):
  * - `cut-link`: the link fails both ways;
@@ -29,6 +30,7 @@ import type { SimClock } from "./sim_clock.ts";
 import type { SimVcpu } from "./sim_vcpu.ts";
 import type { SimLinkPair } from "../net/sim_link.ts";
 import type { FaultPhase, FaultRecord, FaultSpec } from "../scenario/types.ts";
+import { FaultSchedule, type Firing } from "../faults/schedule.ts";
 
 /** What the injector acts on. */
 export interface SimFaultTargets {
@@ -39,56 +41,53 @@ export interface SimFaultTargets {
   source: AbortController;
 }
 
-/** Matches and carries out the faults of one simulated run. */
+/** Matches (with the shared {@link FaultSchedule}) and carries out the faults of one simulated run. */
 export class SimFaults {
   /** Faults that fired, in order. */
   readonly fired: FaultRecord[] = [];
   /** Which peers were killed. */
   readonly killed = { source: false, destination: false };
-  #pending: FaultSpec[];
+  #schedule: FaultSchedule;
   #startMs = 0;
-  #phase = "setup";
-  #round = 0;
 
   /** Prepares the injector; nothing fires before {@link start}. */
   constructor(faults: FaultSpec[], readonly t: SimFaultTargets) {
-    this.#pending = [...faults];
+    this.#schedule = new FaultSchedule(faults);
   }
 
   /** Migration starts now: arms the time triggers. */
   start(): void {
     this.#startMs = this.t.clock.nowMs();
-    for (const f of this.#pending) {
+    for (const f of this.#schedule.faults) {
       if ("afterMs" in f.at) {
-        this.t.clock.at(this.#startMs + f.at.afterMs, () => this.#fire(f));
+        this.t.clock.at(this.#startMs + f.at.afterMs, () => {
+          this.#apply(this.#schedule.time(this.#sinceStart(), this.t.link.bytesAtoB));
+        });
       }
     }
   }
 
   /** A phase begins (source phases, and `resume` at the destination). */
   phase(phase: FaultPhase, round: number): void {
-    this.#phase = phase;
-    this.#round = round;
-    for (const f of [...this.#pending]) {
-      const at = f.at;
-      if (!("phase" in at) || at.phase !== phase) continue;
-      if (phase === "round" && at.round !== undefined && at.round !== round) continue;
-      this.#fire(f);
-    }
+    const at = { bytes: this.t.link.bytesAtoB, atMs: this.#sinceStart() };
+    this.#apply(this.#schedule.phase(phase, round, at));
   }
 
   /** Called after bytes went out from the source. */
   bytes(): void {
-    const sent = this.t.link.bytesAtoB;
-    for (const f of [...this.#pending]) {
-      if ("afterBytes" in f.at && sent >= f.at.afterBytes) this.#fire(f);
-    }
+    this.#apply(this.#schedule.bytes(this.t.link.bytesAtoB, this.#sinceStart()));
   }
 
-  #fire(f: FaultSpec): void {
-    const i = this.#pending.indexOf(f);
-    if (i < 0) return;
-    this.#pending.splice(i, 1);
+  #sinceStart(): number {
+    return this.t.clock.nowMs() - this.#startMs;
+  }
+
+  #apply(firings: Firing[]): void {
+    for (const firing of firings) this.#fire(firing);
+  }
+
+  #fire(firing: Firing): void {
+    const f = firing.fault;
     const { clock, link, vcpu } = this.t;
     const ms = f.durationMs ?? 0;
     let observed: string;
@@ -134,10 +133,10 @@ export class SimFaults {
     this.fired.push({
       action: f.action,
       at: f.at,
-      firedAtMs: clock.nowMs() - this.#startMs,
-      phase: this.#phase,
-      round: this.#round,
-      bytes: link.bytesAtoB,
+      firedAtMs: firing.atMs,
+      phase: firing.phase,
+      round: firing.round,
+      bytes: firing.bytes,
       observed,
     });
   }
