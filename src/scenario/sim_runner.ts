@@ -31,7 +31,7 @@ import { SimFaults } from "../sim/sim_faults.ts";
 import { simLinkPair } from "../net/sim_link.ts";
 import type { Link } from "../net/link.ts";
 import { DirtyLog } from "../guest/dirty_log.ts";
-import { checkLayout, preallocateRamInBackground } from "../guest/ram.ts";
+import { checkLayout, preallocateRam, preallocateRamInBackground } from "../guest/ram.ts";
 import { bootGuest, replayGuest } from "../guest/replay.ts";
 import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
@@ -44,6 +44,9 @@ import { compareRams, countBits } from "./checker.ts";
 import { buildResult } from "./result.ts";
 import type { ProgressRecord, Result } from "./types.ts";
 import type { ResolvedScenario } from "./validate.ts";
+
+/** Guests from this size on have their destination RAM touched on a worker thread. */
+const BACKGROUND_PREALLOC_BYTES = 256 * 1024 * 1024;
 
 /** Simulation options. */
 export interface SimRunOptions {
@@ -71,8 +74,11 @@ export async function runSimulation(
     workload: s.workload,
     balloon: s.balloon,
   };
-  // The destination's RAM is touched on another thread while the source guest boots.
-  const dstRamReady = preallocateRamInBackground(blocks);
+  // A large destination's RAM is touched on another thread while the source
+  // guest boots (a worker costs more than it saves on small guests).
+  const dstRamReady = s.ramBytes >= BACKGROUND_PREALLOC_BYTES
+    ? preallocateRamInBackground(blocks)
+    : Promise.resolve(preallocateRam(blocks));
   const { ram, workload } = bootGuest(guest);
   const dirtyLog = new DirtyLog(ram.totalPages);
   const vcpu = new SimVcpu(ram, dirtyLog, clock);
