@@ -6,9 +6,11 @@ import { assertEquals, assertMatch, assertOk } from "../src/util/assert.ts";
 
 const CLI = new URL("../src/scenario/cli.ts", import.meta.url).pathname;
 
+/** Runs the CLI; runs are not stored unless the test names a database. */
 async function run(...args: string[]) {
+  const db = args.includes("--db") ? [] : ["--no-db"];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "-A", CLI, ...args, ...db],
     stdout: "piped",
     stderr: "piped",
   })
@@ -136,4 +138,32 @@ Deno.test("swarm command: seed first, bad options exit 2", async () => {
     new TextDecoder().decode(bad.stderr),
     /Swarm seed must be a whole number or a git commit hash/,
   );
+});
+
+Deno.test("every run is stored in the results database, and results lists it", async () => {
+  await withTempDir(async (dir) => {
+    const db = `${dir}/results.db`;
+    const file = `${dir}/tiny.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        name: "tiny",
+        mode: "sim",
+        guest: { ram: "4MiB", workload: { kind: "idle" } },
+      }),
+    );
+    const out = await run(file, "--quiet", "--db", db);
+    assertEquals(out.code, 0, out.stderr);
+    assertMatch(out.stdout, /stored as run 1 in /);
+    const RESULTS = new URL("../src/report/results_cli.ts", import.meta.url).pathname;
+    const listed = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", RESULTS, "--db", db, "--kind", "scenario", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(listed.stdout);
+    assertEquals(listed.code, 0, new TextDecoder().decode(listed.stderr));
+    assertMatch(text, /"tiny"/);
+    assertMatch(text, /"sim"/);
+  });
 });

@@ -4,7 +4,7 @@
  * Lists and filters the runs in the results database (default
  * `.ferry/results.db`). Filters: `--batch ID`, `--suite NAME` (group or
  * suite), `--case LABEL`, `--scenario GLOB`, `--mode real|sim`, `--commit
- * PREFIX`, `--kind compare|ci|import`, `--since DATE`, `--passed`/`--failed`,
+ * PREFIX`, `--kind compare|ci|import|scenario`, `--since DATE`, `--passed`/`--failed`,
  * `--limit N` (default 30). Other views: `--run ID` (one run with its
  * progress series), `--batches`, `--json`, `--out DIR` (Markdown, HTML and
  * JSON reports of the selected runs). `--import FILE` stores a result

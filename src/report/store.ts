@@ -44,7 +44,7 @@ export const SCHEMA_VERSION = 1;
 export interface RunMeta {
   /** One `deno task compare` or `deno task ci` invocation. */
   batch: string;
-  kind: "compare" | "ci" | "import";
+  kind: "compare" | "ci" | "import" | "scenario";
   /** Group or suite name. */
   suite: string | null;
   caseLabel: string | null;

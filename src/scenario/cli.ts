@@ -1,12 +1,14 @@
 /**
- * `deno task scenario [NAME|FILE] [--seed N] [--mode real|sim] [--json FILE]`
+ * `deno task scenario [NAME|FILE] [--seed N] [--mode real|sim] [--json FILE] [--db FILE | --no-db]`
  *
  * Prints the seed first, progress while it runs, then a summary. Exit codes:
  * 0 every expectation held, 1 an expectation failed, 2 the scenario or its
  * options are invalid, 3 the harness itself crashed. A scenario this machine
  * cannot run (kernel shaping without root or without a qdisc) prints
  * `SKIPPED: reason` and exits 0. A failure ends with the
- * one command that replays it.
+ * one command that replays it. Every run is stored in the results database
+ * (`.ferry/results.db` unless `--db` or `--no-db` says otherwise; see
+ * `deno task results`); a store that fails is reported, never fatal.
  * @module
  */
 import { parseCli } from "../util/cli.ts";
@@ -14,13 +16,23 @@ import { loadScenario } from "./load.ts";
 import { KernelShapingUnavailable, runScenario } from "./runner.ts";
 import { resolveScenario } from "./validate.ts";
 import { formatProgress, formatSummary } from "./summary.ts";
+import type { Result, Scenario } from "./types.ts";
+import { DEFAULT_DB, newBatchId, ResultsStore } from "../report/store.ts";
+import { describeMachine, gitCommit } from "../report/machine.ts";
 
 /** Exit codes. */
 export const EXIT_PASSED = 0, EXIT_FAILED = 1, EXIT_INVALID = 2, EXIT_CRASHED = 3;
 
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let values: { seed?: string; mode?: string; json?: string; quiet?: boolean };
+  let values: {
+    seed?: string;
+    mode?: string;
+    json?: string;
+    quiet?: boolean;
+    db?: string;
+    "no-db"?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseCli(args, {
@@ -28,6 +40,8 @@ export async function main(args: string[]): Promise<number> {
       mode: { type: "string" },
       json: { type: "string" },
       quiet: { type: "boolean" },
+      db: { type: "string" },
+      "no-db": { type: "boolean" },
     }));
   } catch (e) {
     console.error(`scenario: ${(e as Error).message}`);
@@ -95,11 +109,36 @@ export async function main(args: string[]): Promise<number> {
   if (tty && !values.quiet) console.log();
   console.log(formatSummary(result));
   if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 2) + "\n");
+  if (!values["no-db"]) await storeRun(scenario, result, values.db ?? DEFAULT_DB);
   if (!result.passed) {
     console.log(`replay: ${replay}`);
     return EXIT_FAILED;
   }
   return EXIT_PASSED;
+}
+
+/** Stores one run in the results database; a failure is reported on stderr, never fatal. */
+async function storeRun(scenario: Scenario, result: Result, path: string): Promise<void> {
+  try {
+    const store = ResultsStore.open(path);
+    try {
+      const id = store.add(result, {
+        batch: newBatchId(),
+        kind: "scenario",
+        suite: null,
+        caseLabel: null,
+        repeat: 0,
+        scenario,
+        commit: await gitCommit(),
+        machine: describeMachine(),
+      });
+      console.log(`stored as run ${id} in ${path}`);
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    console.error(`scenario: the run was not stored in ${path}: ${(e as Error).message}`);
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
