@@ -20,7 +20,7 @@
 import type { FaultPhase, FaultRecord, FaultSpec, FaultTrigger } from "../scenario/types.ts";
 import { systemClock } from "../util/clock.ts";
 import { type FaultTargets, injectFault, type PeerRole } from "./inject.ts";
-import { FaultSchedule, type Firing } from "./schedule.ts";
+import { describeTrigger, FaultSchedule, type Firing } from "./schedule.ts";
 
 /** A peer process as the fault injector sees it. */
 export interface FaultProcess {
@@ -320,11 +320,4 @@ export class RealFaults {
       reason: `the migration ended before ${describeTrigger(fault.at)}`,
     }));
   }
-}
-
-/** A trigger in words: "round 2", "byte 1048576", "1500 ms". */
-export function describeTrigger(t: FaultTrigger): string {
-  if ("phase" in t) return t.round !== undefined ? `round ${t.round}` : t.phase;
-  if ("afterBytes" in t) return `byte ${t.afterBytes}`;
-  return `${t.afterMs} ms`;
 }

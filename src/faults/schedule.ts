@@ -28,7 +28,7 @@
  * ```
  * @module
  */
-import type { FaultPhase, FaultSpec } from "../scenario/types.ts";
+import type { FaultPhase, FaultSpec, FaultTrigger } from "../scenario/types.ts";
 
 /** A fault that fires, and where the migration stood. */
 export interface Firing {
@@ -133,4 +133,19 @@ export class FaultSchedule {
     this.fired.push(...out);
     return out;
   }
+}
+
+/**
+ * A trigger in words: "round 2", "byte 1048576", "1500 ms".
+ *
+ * @example
+ * ```ts
+ * import { describeTrigger } from "./schedule.ts";
+ * console.log(describeTrigger({ afterMs: 1500 })); // "1500 ms"
+ * ```
+ */
+export function describeTrigger(t: FaultTrigger): string {
+  if ("phase" in t) return t.round !== undefined ? `round ${t.round}` : t.phase;
+  if ("afterBytes" in t) return `byte ${t.afterBytes}`;
+  return `${t.afterMs} ms`;
 }

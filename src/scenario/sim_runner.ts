@@ -176,7 +176,10 @@ export async function runSimulation(
       : null;
     let resumeAtMs: number | null = null;
     let touchesAfterResume = 0;
-    if (destination.outcome === "completed" && state) {
+    // Confirmed switchover, as real mode does under faults: the destination
+    // resumes only when the source completed; otherwise it is discarded, so
+    // two copies of the guest never run.
+    if (destination.outcome === "completed" && state && source.outcome === "completed") {
       faults.phase("resume", destination.rounds);
       if (!faults.killed.destination) {
         resumeAtMs = clock.nowMs();
@@ -222,13 +225,14 @@ export async function runSimulation(
     sourceGuestRunning: run.sourceGuestRunning,
     progress: run.source.progress,
     liedPages: run.liedPages,
+    destinationResumed: run.summary.resumeAtMs !== null,
+    extra: { faults: faults.fired, faultsNotFired: faults.notFired() },
     wall: {
       runnerMs: round3(performance.now() - wallStartMs),
       bootMs: round3(bootedAtMs - wallStartMs),
       simEvents: clock.events,
     },
   });
-  result.faults = faults.fired;
   return result;
 }
 
