@@ -223,3 +223,16 @@ Deno.test("swarm: the checker flags what is wrong", () => {
     ]
   ) assertOk(names.includes(n), `${n} flagged: ${names.join(", ")}`);
 });
+
+Deno.test("the real-mode fault matrix, unchanged, meets every expectation in sim mode", async () => {
+  const { faultMatrix } = await import("../scenarios/faults/matrix.ts");
+  const rows = faultMatrix();
+  assertOk(rows.length >= 60, `${rows.length} rows`);
+  for (const row of rows) {
+    const r = await runScenario(row.scenario, { mode: "sim" });
+    const failed = r.expectations.filter((e) => !e.ok).map((e) => `${e.name}: ${e.detail}`);
+    assertEquals(failed, [], `${row.scenario.name} in sim mode`);
+    assertEquals(r.faults.length, row.scenario.faults!.length, `${row.scenario.name}: fired`);
+    if (row.attempts) assertEquals(r.attempts?.length, row.attempts, `${row.scenario.name}`);
+  }
+});

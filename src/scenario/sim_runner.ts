@@ -31,7 +31,7 @@ import { SimFaults } from "../sim/sim_faults.ts";
 import { simLinkPair } from "../net/sim_link.ts";
 import type { Link } from "../net/link.ts";
 import { DirtyLog } from "../guest/dirty_log.ts";
-import { checkLayout, preallocateRam, preallocateRamInBackground } from "../guest/ram.ts";
+import { checkLayout, preallocateRam, preallocateRamInBackground, type Ram } from "../guest/ram.ts";
 import { bootGuest, replayGuest } from "../guest/replay.ts";
 import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
@@ -42,7 +42,7 @@ import type { DestinationSummary, GuestConfig } from "../control/protocol.ts";
 import { Prng } from "../util/prng.ts";
 import { compareRams, countBits } from "./checker.ts";
 import { buildResult } from "./result.ts";
-import type { ProgressRecord, Result } from "./types.ts";
+import type { AttemptRecord, ProgressRecord, Result } from "./types.ts";
 import type { ResolvedScenario } from "./validate.ts";
 
 /** Guests from this size on have their destination RAM touched on a worker thread. */
@@ -74,46 +74,35 @@ export async function runSimulation(
     workload: s.workload,
     balloon: s.balloon,
   };
-  // A large destination's RAM is touched on another thread while the source
-  // guest boots (a worker costs more than it saves on small guests).
   const dstRamReady = s.ramBytes >= BACKGROUND_PREALLOC_BYTES
     ? preallocateRamInBackground(blocks)
     : Promise.resolve(preallocateRam(blocks));
   const { ram, workload } = bootGuest(guest);
   const dirtyLog = new DirtyLog(ram.totalPages);
   const vcpu = new SimVcpu(ram, dirtyLog, clock);
-  const dstRam = await dstRamReady;
-  const dstVcpu = new SimVcpu(dstRam, new DirtyLog(dstRam.totalPages), clock);
+  const firstDstRam = await dstRamReady;
   const net = s.network;
-  const pair = simLinkPair(clock, {
-    bandwidthBytesPerSec: net.bandwidthBytesPerSec,
-    latencyMs: net.latencyMs,
-    jitterMs: net.jitterMs,
-    seed: linkSeed,
-    idleTimeoutMs: s.migration.peerTimeoutMs,
+  const newLink = (attempt: number) =>
+    simLinkPair(clock, {
+      bandwidthBytesPerSec: net.bandwidthBytesPerSec,
+      latencyMs: net.latencyMs,
+      jitterMs: net.jitterMs,
+      seed: (linkSeed + attempt) >>> 0,
+      idleTimeoutMs: s.migration.peerTimeoutMs,
+    });
+  const faults = new SimFaults(s.faults, {
+    clock,
+    link: newLink(0),
+    vcpu,
+    source: new AbortController(),
   });
-  const cancel = new AbortController();
-  const faults = new SimFaults(s.faults, { clock, link: pair, vcpu, source: cancel });
-  const sourceLink: Link = {
-    write: async (data) => {
-      await pair.a.write(data);
-      faults.bytes();
-    },
-    read: (into, timeoutMs) => pair.a.read(into, timeoutMs),
-    close: () => pair.a.close(),
-  };
   const bootedAtMs = performance.now();
 
   const run = await clock.run(async () => {
     vcpu.run(workload.state());
     await clock.sleep(s.warmupMs);
-    const startMs = clock.nowMs();
+    log(`migration starts at ${clock.nowMs()} ms (virtual)`);
     faults.start();
-    for (const change of net.schedule) {
-      clock.at(startMs + change.atMs, () => pair.setBandwidth(change.bandwidthBytesPerSec));
-    }
-    log(`migration starts at ${startMs} ms (virtual)`);
-    let state: WorkloadState | null = null;
     // The balloon driver runs with the guest, on the virtual clock.
     const hints = startHintSource(s.migration, {
       view: vcpu.freeView,
@@ -123,100 +112,40 @@ export async function runSimulation(
       seed: s.seed,
       staticFree: s.staticFree,
     });
-    const dstDone = runDestination({
-      link: pair.b,
-      clock,
-      maxRamBytes: s.ramBytes,
-      createRam: (setup) => checkLayout(dstRam, setup.blocks),
-      loadDevice: (bytes) => {
-        state = decodeDeviceState(bytes).workload;
-      },
-    });
-    const source = await runSource({
-      guest: {
-        ram,
-        syncDirtyLog: (into) => dirtyLog.syncInto(into),
-        stop: () => Promise.resolve(encodeDeviceState({ workload: vcpu.pause()! })),
-        cont: () => Promise.resolve(vcpu.resume()),
-      },
-      link: sourceLink,
-      clock,
-      config: s.migration,
-      signal: cancel.signal,
-      hints: hints?.source,
-      cpuCostUs: s.sim.cpuCostUs,
-      hooks: {
-        phase: (phase, round) => {
-          log(`source: ${phase}${phase === "round" ? ` ${round}` : ""}`);
-          faults.phase(phase, round);
-        },
-        progress: (record) => options.onProgress?.(record),
-      },
-    });
-    // The destination ends on its own: it loaded everything, or the link failed or timed out.
-    const destination = await dstDone;
-    if (faults.killed.source) {
-      source.outcome = "failed";
-      source.error = "The source was killed";
-      source.guestRunning = false;
-    }
-    const completed = source.outcome === "completed" && destination.outcome === "completed";
-    // Judge before the destination guest runs; no virtual time passes here.
-    const srcState = vcpu.pause();
-    const lied = hints?.driver?.liedBytes() ?? null;
-    const comparison = source.outcome === "completed"
-      ? compareRams(ram, dstRam, { free: srcState?.free ?? null, lied })
-      : faults.killed.source
-      ? null
-      : compareRams(replayGuest(guest, srcState?.touches ?? 0), ram);
-    if (source.guestRunning && !faults.killed.source) vcpu.resume();
-    const judged = source.outcome === "completed" ? dstRam : ram;
-    const counter = s.workload.kind === "counter" && comparison
-      ? checkCounterInvariant(judged)
-      : null;
-    let resumeAtMs: number | null = null;
-    let touchesAfterResume = 0;
-    // Confirmed switchover, as real mode does under faults: the destination
-    // resumes only when the source completed; otherwise it is discarded, so
-    // two copies of the guest never run.
-    if (destination.outcome === "completed" && state && source.outcome === "completed") {
-      faults.phase("resume", destination.rounds);
-      if (!faults.killed.destination) {
-        resumeAtMs = clock.nowMs();
-        dstVcpu.run(state);
-        await clock.sleep(s.settleMs);
-        touchesAfterResume = (dstVcpu.stop()?.touches ?? 0) - (state as WorkloadState).touches;
+    const attempts: AttemptRecord[] = [];
+    for (let attempt = 1;; attempt++) {
+      if (attempt > 1) {
+        faults.retarget(newLink(attempt - 1), new AbortController());
+        log(`attempt ${attempt}: a fresh destination`);
       }
+      const dstRam = attempt === 1 ? firstDstRam : preallocateRam(blocks);
+      const end = await migrateOnce(s, {
+        clock,
+        ram,
+        dirtyLog,
+        vcpu,
+        dstRam,
+        guest,
+        faults,
+        hints,
+        log,
+        onProgress: options.onProgress,
+      });
+      attempts.push({
+        attempt,
+        outcome: end.source.outcome,
+        ...(end.source.error ? { error: end.source.error } : {}),
+        destinationOutcome: end.summary.outcome,
+        destinationError: end.summary.error ?? null,
+        destinationResumed: end.summary.resumeAtMs !== null,
+      });
+      const again = s.retry && attempt === 1 && end.source.outcome === "failed" &&
+        !faults.killed.source;
+      if (!again) return { ...end, attempts };
     }
-    const sourceGuestRunning = !faults.killed.source && vcpu.running;
-    vcpu.stop();
-    dstVcpu.stop();
-    const summary: DestinationSummary = {
-      outcome: destination.outcome,
-      error: destination.error,
-      firstByteAtMs: destination.firstByteAtMs,
-      loadedAtMs: destination.loadedAtMs,
-      resumeAtMs,
-      digestMs: 0,
-      receivedBytes: destination.receivedBytes,
-      rounds: destination.rounds,
-      touchesAfterResume,
-      counter: null,
-    };
-    return {
-      source,
-      summary,
-      liedPages: lied ? countBits(lied) : null,
-      comparison,
-      counter,
-      sourceGuestRunning,
-      downtimeMs: completed && source.stopAtMs !== null && resumeAtMs !== null
-        ? resumeAtMs - source.stopAtMs
-        : null,
-    };
   });
 
-  const result = buildResult(s, {
+  return buildResult(s, {
     source: run.source,
     destination: run.summary,
     comparison: run.comparison,
@@ -226,14 +155,154 @@ export async function runSimulation(
     progress: run.source.progress,
     liedPages: run.liedPages,
     destinationResumed: run.summary.resumeAtMs !== null,
-    extra: { faults: faults.fired, faultsNotFired: faults.notFired() },
+    extra: {
+      faults: faults.fired,
+      faultsNotFired: faults.notFired(),
+      guestLost: faults.killed.source && run.source.outcome !== "completed",
+      attempts: run.attempts,
+    },
     wall: {
       runnerMs: round3(performance.now() - wallStartMs),
       bootMs: round3(bootedAtMs - wallStartMs),
       simEvents: clock.events,
     },
   });
-  return result;
+}
+
+/** What one attempt needs. */
+interface AttemptContext {
+  clock: SimClock;
+  ram: Ram;
+  dirtyLog: DirtyLog;
+  vcpu: SimVcpu;
+  dstRam: Ram;
+  guest: GuestConfig;
+  faults: SimFaults;
+  hints: ReturnType<typeof startHintSource>;
+  log: (line: string) => void;
+  onProgress?: (record: ProgressRecord) => void;
+}
+
+/**
+ * One migration from the running source guest to a fresh destination, judged:
+ * the source and destination engines over one simulated link, the handover,
+ * the memory check, and the destination guest's first `settleMs`.
+ */
+async function migrateOnce(s: ResolvedScenario, c: AttemptContext) {
+  const { clock, ram, dirtyLog, vcpu, dstRam, faults, hints, log } = c;
+  const pair = faults.t.link;
+  const cancel = faults.t.source;
+  const startMs = clock.nowMs();
+  for (const change of s.network.schedule) {
+    clock.at(startMs + change.atMs, () => pair.setBandwidth(change.bandwidthBytesPerSec));
+  }
+  const sourceLink: Link = {
+    write: async (data) => {
+      await pair.a.write(data);
+      faults.bytes();
+    },
+    read: (into, timeoutMs) => pair.a.read(into, timeoutMs),
+    close: () => pair.a.close(),
+  };
+  let state: WorkloadState | null = null;
+  const dstDone = runDestination({
+    link: pair.b,
+    clock,
+    maxRamBytes: s.ramBytes,
+    createRam: (setup) => checkLayout(dstRam, setup.blocks),
+    loadDevice: (bytes) => {
+      state = decodeDeviceState(bytes).workload;
+    },
+  });
+  const source = await runSource({
+    guest: {
+      ram,
+      syncDirtyLog: (into) => dirtyLog.syncInto(into),
+      stop: () => Promise.resolve(encodeDeviceState({ workload: vcpu.pause()! })),
+      cont: () => Promise.resolve(vcpu.resume()),
+    },
+    link: sourceLink,
+    clock,
+    config: s.migration,
+    signal: cancel.signal,
+    hints: hints?.source,
+    cpuCostUs: s.sim.cpuCostUs,
+    hooks: {
+      phase: (phase, round) => {
+        log(`source: ${phase}${phase === "round" ? ` ${round}` : ""}`);
+        faults.phase(phase, round);
+      },
+      progress: (record) => c.onProgress?.(record),
+    },
+  });
+  // The destination ends on its own: it loaded everything, or the link failed or timed out.
+  const destination = await dstDone;
+  if (faults.killed.source) {
+    source.outcome = "failed";
+    source.error = "The source was killed";
+    source.guestRunning = false;
+  }
+  // The handover (confirmed switchover, as real mode does under faults): the
+  // destination resumes only when the source completed, so two copies of the
+  // guest never run; a destination that dies at `resume` leaves the guest to
+  // the source, which resumes it (`cont`), and the migration has failed.
+  const handover = source.outcome === "completed" && destination.outcome === "completed" &&
+    state !== null;
+  if (handover) faults.phase("resume", destination.rounds);
+  const switchoverFailed = handover && faults.killed.destination;
+  if (switchoverFailed) {
+    source.outcome = "failed";
+    source.error = "The destination died before it resumed the guest; the source resumes it";
+  }
+  const completed = source.outcome === "completed";
+  // Judge before either guest runs again; no virtual time passes here.
+  const srcState = vcpu.pause();
+  const lied = hints?.driver?.liedBytes() ?? null;
+  const comparison = completed
+    ? compareRams(ram, dstRam, { free: srcState?.free ?? null, lied })
+    : faults.killed.source
+    ? null
+    : compareRams(replayGuest(c.guest, srcState?.touches ?? 0), ram);
+  if ((source.guestRunning || switchoverFailed) && !faults.killed.source) {
+    vcpu.resume();
+    source.guestRunning = true;
+  }
+  const counter = s.workload.kind === "counter" && comparison
+    ? checkCounterInvariant(completed ? dstRam : ram)
+    : null;
+  let resumeAtMs: number | null = null;
+  let touchesAfterResume = 0;
+  if (completed && state) {
+    const dstVcpu = new SimVcpu(dstRam, new DirtyLog(dstRam.totalPages), clock);
+    resumeAtMs = clock.nowMs();
+    dstVcpu.run(state);
+    await clock.sleep(s.settleMs);
+    touchesAfterResume = (dstVcpu.stop()?.touches ?? 0) - (state as WorkloadState).touches;
+  }
+  const sourceGuestRunning = !faults.killed.source && vcpu.running;
+  const summary: DestinationSummary = {
+    outcome: faults.killed.destination ? "failed" : destination.outcome,
+    error: faults.killed.destination ? "The destination was killed" : destination.error,
+    firstByteAtMs: destination.firstByteAtMs,
+    loadedAtMs: destination.loadedAtMs,
+    resumeAtMs,
+    digestMs: 0,
+    receivedBytes: destination.receivedBytes,
+    rounds: destination.rounds,
+    touchesAfterResume,
+    counter: null,
+  };
+  return {
+    source,
+    summary,
+    liedPages: lied ? countBits(lied) : null,
+    comparison,
+    counter,
+    sourceGuestRunning,
+    downtimeMs: completed && source.stopAtMs !== null && resumeAtMs !== null
+      ? resumeAtMs - source.stopAtMs
+      : null,
+  };
 }
 
 function round3(x: number): number {

@@ -51,8 +51,17 @@ export class SimFaults {
   #startMs = 0;
 
   /** Prepares the injector; nothing fires before {@link start}. */
-  constructor(faults: FaultSpec[], readonly t: SimFaultTargets) {
+  constructor(faults: FaultSpec[], public t: SimFaultTargets) {
     this.#schedule = new FaultSchedule(faults);
+  }
+
+  /**
+   * A new attempt (`retry`) with a fresh link and source engine: later faults
+   * act on them; faults that fired do not fire again.
+   */
+  retarget(link: SimLinkPair, source: AbortController): void {
+    this.t = { ...this.t, link, source };
+    this.killed.destination = false;
   }
 
   /** Migration starts now: arms the time triggers. */

@@ -141,6 +141,7 @@ export function drawScenario(seed: number, index: number): Scenario {
     migration: { capabilities, parameters },
     network,
     faults,
+    ...(faults.length && chance(0.3) ? { retry: true } : {}),
     warmupMs: pick([0, 50, 200]),
     settleMs: 50,
   };
