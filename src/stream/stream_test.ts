@@ -44,6 +44,15 @@ function source(bytes: Uint8Array, chunk = 4096, silentAtEnd = false): Link {
 
 const DEVICE = new Uint8Array([1, 2, 3]);
 
+/** A writer into a sink, with the header and a setup section for `blocks` written. */
+async function startStream(blocks: { name: string; pages: number }[]) {
+  const s = sink();
+  const w = new StreamWriter(s.link, { bufferBytes: 64 * 1024 });
+  w.header();
+  await w.setup({ pageSize: PAGE_SIZE, capabilities: 0, blocks, params: new Uint8Array(0) });
+  return { s, w };
+}
+
 /**
  * A valid stream: two blocks, a zero page, a run of normal pages, device
  * state, end. Options make it invalid in one way each.
@@ -51,15 +60,7 @@ const DEVICE = new Uint8Array([1, 2, 3]);
 async function validStream(
   o: { device?: Uint8Array | null; deviceTwice?: boolean; ramAfterDevice?: boolean } = {},
 ): Promise<Uint8Array> {
-  const s = sink();
-  const w = new StreamWriter(s.link, { bufferBytes: 64 * 1024 });
-  w.header();
-  await w.setup({
-    pageSize: PAGE_SIZE,
-    capabilities: 0,
-    blocks: [{ name: "pc.ram", pages: 8 }, { name: "vga", pages: 2 }],
-    params: new Uint8Array(0),
-  });
+  const { s, w } = await startStream([{ name: "pc.ram", pages: 8 }, { name: "vga", pages: 2 }]);
   await w.ramBegin(0);
   await w.ensure(64);
   w.recordHead(KIND_ZERO, 0, 0, 1);
@@ -262,15 +263,7 @@ Deno.test("checksums: a flipped byte anywhere fails cleanly, never loads a wrong
 });
 
 Deno.test("a run that fails its checksum and is sent again loads the good copy", async () => {
-  const s = sink();
-  const w = new StreamWriter(s.link, { bufferBytes: 64 * 1024 });
-  w.header();
-  await w.setup({
-    pageSize: PAGE_SIZE,
-    capabilities: 0,
-    blocks: [{ name: "pc.ram", pages: 4 }],
-    params: new Uint8Array(0),
-  });
+  const { s, w } = await startStream([{ name: "pc.ram", pages: 4 }]);
   for (const [round, fill] of [[0, 0x11], [1, 0x22]]) {
     await w.ramBegin(round);
     await w.ensure(16);
