@@ -115,6 +115,16 @@ export class FaultSchedule {
     return this.#fire({ bytes, atMs }, (t) => "afterMs" in t && t.afterMs <= atMs);
   }
 
+  /** Faults that did not fire, and why (the result's `faultsNotFired`, once the migration ended). */
+  notFired(): { index: number; action: string; at: FaultTrigger; reason: string }[] {
+    return this.pending().map(({ index, fault }) => ({
+      index,
+      action: fault.action,
+      at: fault.at,
+      reason: `the migration ended before ${describeTrigger(fault.at)}`,
+    }));
+  }
+
   /** Faults that have not fired (yet). */
   pending(): { index: number; fault: FaultSpec }[] {
     return this.faults.flatMap((fault, index) => this.#done[index] ? [] : [{ index, fault }]);

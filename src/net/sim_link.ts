@@ -128,27 +128,12 @@ class Direction {
         // can disagree with `since + idle <= now` in floating point (an endless wake-up loop).
         const deadline = stalledSince + idle;
         if (now >= deadline) throw timeoutError("Writing the migration stream", idle);
-        await this.#sleepOrWake(Math.min(done, deadline));
+        await this.#park(this.#writers, Math.min(done, deadline));
       } else {
         stalledSince = -1;
-        await this.#sleepOrWake(done);
+        await this.#park(this.#writers, done);
       }
     }
-  }
-
-  #sleepOrWake(until: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        t.cancelled = true;
-        resolve();
-      };
-      const t = this.clock.at(until, () => {
-        const i = this.#writers.indexOf(wake);
-        if (i >= 0) this.#writers.splice(i, 1);
-        resolve();
-      });
-      this.#writers.push(wake);
-    });
   }
 
   async read(into: Uint8Array, timeoutMs: number): Promise<number | null> {
@@ -222,6 +207,19 @@ class Direction {
   }
 
   #wait(queue: (() => void)[], what: string, timeoutMs = this.o.idleTimeoutMs): Promise<void> {
+    const timed = Number.isFinite(timeoutMs) && timeoutMs > 0;
+    return this.#park(
+      queue,
+      timed ? this.clock.nowMs() + timeoutMs : Infinity,
+      () => timeoutError(what, timeoutMs),
+    );
+  }
+
+  /**
+   * Waits in `queue` until woken, or until virtual time `untilMs`: then
+   * resolves, or rejects with `onTimeout()` when given.
+   */
+  #park(queue: (() => void)[], untilMs: number, onTimeout?: () => Error): Promise<void> {
     return new Promise((resolve, reject) => {
       let timer: { cancelled: boolean } | null = null;
       const wake = () => {
@@ -229,11 +227,12 @@ class Direction {
         resolve();
       };
       queue.push(wake);
-      if (Number.isFinite(timeoutMs) && timeoutMs > 0) {
-        timer = this.clock.at(this.clock.nowMs() + timeoutMs, () => {
+      if (Number.isFinite(untilMs)) {
+        timer = this.clock.at(untilMs, () => {
           const i = queue.indexOf(wake);
           if (i >= 0) queue.splice(i, 1);
-          reject(timeoutError(what, timeoutMs));
+          if (onTimeout) reject(onTimeout());
+          else resolve();
         });
       }
     });

@@ -33,7 +33,7 @@ export interface RunFacts {
   wall: Record<string, unknown>;
   /** Pages the guest's balloon falsely reported free (null or absent: it never lied). */
   liedPages?: number | null;
-  /** Real mode: whether the destination resumed the guest. */
+  /** Whether the destination resumed the guest (false: discarded, or it died first). */
   destinationResumed?: boolean;
   /** Further result fields (faults, attempts, cleanup...), set before the expectations are judged. */
   extra?: Partial<Result>;

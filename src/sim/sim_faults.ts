@@ -30,7 +30,7 @@ import type { SimClock } from "./sim_clock.ts";
 import type { SimVcpu } from "./sim_vcpu.ts";
 import type { SimLinkPair } from "../net/sim_link.ts";
 import type { FaultPhase, FaultRecord, FaultSpec } from "../scenario/types.ts";
-import { describeTrigger, FaultSchedule, type Firing } from "../faults/schedule.ts";
+import { FaultSchedule, type Firing } from "../faults/schedule.ts";
 
 /** What the injector acts on. */
 export interface SimFaultTargets {
@@ -88,13 +88,8 @@ export class SimFaults {
   }
 
   /** Faults that did not fire, and why (the checker's `faultsFired`). */
-  notFired(): { index: number; action: string; at: FaultSpec["at"]; reason: string }[] {
-    return this.#schedule.pending().map(({ index, fault }) => ({
-      index,
-      action: fault.action,
-      at: fault.at,
-      reason: `the migration ended before ${describeTrigger(fault.at)}`,
-    }));
+  notFired(): ReturnType<FaultSchedule["notFired"]> {
+    return this.#schedule.notFired();
   }
 
   #sinceStart(): number {
