@@ -10,7 +10,13 @@
  */
 import { parseCli } from "../src/util/cli.ts";
 import { systemClock } from "../src/util/clock.ts";
-import { checkLayout, createRam, PAGE_SIZE, preallocateRam, type Ram } from "../src/guest/ram.ts";
+import {
+  checkLayout,
+  createRam,
+  PAGE_SIZE,
+  preallocateRamInBackground,
+  type Ram,
+} from "../src/guest/ram.ts";
 import { DirtyLog } from "../src/guest/dirty_log.ts";
 import { checkCounterInvariant, type WorkloadState } from "../src/guest/workload.ts";
 import { Vcpu } from "../src/guest/vcpu.ts";
@@ -51,7 +57,7 @@ async function main(args: string[]): Promise<number> {
     vcpuReady.catch(() => {});
     return ram;
   };
-  const preallocated = config.ram ? prepare(preallocateRam(config.ram)) : null;
+  const preallocated = config.ram ? prepare(await preallocateRamInBackground(config.ram)) : null;
   const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
   const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
   const port = (listener.addr as Deno.NetAddr).port;

@@ -14,6 +14,8 @@ import { systemClock } from "../src/util/clock.ts";
 import { DirtyLog } from "../src/guest/dirty_log.ts";
 import { checkCounterInvariant } from "../src/guest/workload.ts";
 import { bootGuest, replayGuest } from "../src/guest/replay.ts";
+import { createRam } from "../src/guest/ram.ts";
+import { populateRam } from "../src/guest/populate.ts";
 import { compareDigests } from "../src/scenario/checker.ts";
 import { Vcpu } from "../src/guest/vcpu.ts";
 import { digestRam } from "../src/guest/digest.ts";
@@ -73,7 +75,10 @@ async function main(args: string[]): Promise<number> {
     };
   }
   const g = config.guest!;
-  const { ram, workload } = bootGuest(g);
+  // The kernel backs the guest's pages on another thread before the fill writes them.
+  const backed = createRam(g.blocks);
+  await populateRam(backed);
+  const { ram, workload } = bootGuest(g, backed);
   const log = new DirtyLog(ram.totalPages);
   const vcpu = await Vcpu.create(ram, log);
   await vcpu.run(workload.state());

@@ -4,7 +4,9 @@
  * about a quarter).
  *
  * Random content comes from xorshift128 seeded from the seed, a word at a
- * time (about 0.5 s per GiB here; AES-CTR through node:crypto took 3.7 s).
+ * time, straight into RAM (0.3-0.5 s per GiB of backed pages here, a fifth
+ * faster than through a chunk; AES-CTR through node:crypto ran at 0.3 GB/s,
+ * ChaCha20 at 1.7 GB/s).
  *
  * @example
  * ```ts
@@ -21,28 +23,21 @@ import { Prng } from "../util/prng.ts";
 /** Initial content kinds. */
 export type FillKind = "zero" | "random" | "compressible";
 
-const CHUNK = 4 * 1024 * 1024;
-
 /** Fills RAM from the seed. */
 export function fillRam(ram: Ram, options: { fill: FillKind; seed: number }): void {
   if (options.fill === "zero") return;
   if (options.fill === "random") {
     const seeder = new Prng(options.seed);
     let x = seeder.nextU32() | 1, y = seeder.nextU32(), z = seeder.nextU32(), v = seeder.nextU32();
-    const chunk = new Int32Array(CHUNK / 4);
     for (const b of ram.blocks) {
       const words = new Int32Array(b.sab, 0, b.bytes.length >> 2);
-      for (let off = 0; off < words.length; off += chunk.length) {
-        const n = Math.min(chunk.length, words.length - off);
-        for (let i = 0; i < n; i++) {
-          const t = x ^ (x << 11);
-          x = y;
-          y = z;
-          z = v;
-          v = v ^ (v >>> 19) ^ (t ^ (t >>> 8));
-          chunk[i] = v;
-        }
-        words.set(n === chunk.length ? chunk : chunk.subarray(0, n), off);
+      for (let i = 0; i < words.length; i++) {
+        const t = x ^ (x << 11);
+        x = y;
+        y = z;
+        z = v;
+        v = v ^ (v >>> 19) ^ (t ^ (t >>> 8));
+        words[i] = v;
       }
     }
     return;

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { populateRam } from "./populate.ts";
+
 /** The guest page size in bytes. */
 export const PAGE_SIZE = 4096;
 /** log2 of {@link PAGE_SIZE}. */
@@ -97,12 +99,15 @@ export function preallocateRam(specs: BlockSpec[]): Ram {
 }
 
 /**
- * {@link preallocateRam} on a worker thread: the page faults of a large
- * guest are taken on another core while the caller goes on (the simulator
- * fills the source guest meanwhile). Resolves once every page is touched.
+ * {@link preallocateRam} off the caller's thread: the kernel populates every
+ * page on a thread of its own ({@link populateRam}), or, where it cannot, a
+ * worker touches them. Either way the page faults of a large guest are taken
+ * on another core while the caller goes on (the simulator fills the source
+ * guest meanwhile). Resolves once every page is backed.
  */
 export async function preallocateRamInBackground(specs: BlockSpec[]): Promise<Ram> {
   const ram = createRam(specs);
+  if (await populateRam(ram) === null) return ram;
   const worker = new Worker(new URL("./touch_worker.ts", import.meta.url), { type: "module" });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -21,16 +21,12 @@
  * @module
  */
 
+import { libc } from "../util/libc.ts";
+
 const SOL_SOCKET = 1;
 const OPTION = { send: 7, receive: 8 } as const; // SO_SNDBUF, SO_RCVBUF
 const TCP_ESTABLISHED = "01";
 const TCP_LISTEN = "0A";
-
-let libc:
-  | Deno.DynamicLibrary<{
-    setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"]; result: "i32" };
-  }>
-  | null = null;
 
 /**
  * Sets the send or receive buffer of this process's IPv4 TCP socket on local
@@ -65,11 +61,10 @@ export function limitSocketBuffer(
       }
     }
     if (fd < 0) return `the socket on port ${socket.port} is not among this process's files`;
-    libc ??= Deno.dlopen("libc.so.6", {
-      setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-    });
+    const lib = libc();
+    if (typeof lib === "string") return lib;
     const value = new Int32Array([bytes]);
-    const rc = libc.symbols.setsockopt(
+    const rc = lib.setsockopt(
       fd,
       SOL_SOCKET,
       OPTION[which],

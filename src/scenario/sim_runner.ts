@@ -31,7 +31,14 @@ import { SimFaults } from "../sim/sim_faults.ts";
 import { simLinkPair } from "../net/sim_link.ts";
 import type { Link } from "../net/link.ts";
 import { DirtyLog } from "../guest/dirty_log.ts";
-import { checkLayout, preallocateRam, preallocateRamInBackground, type Ram } from "../guest/ram.ts";
+import {
+  checkLayout,
+  createRam,
+  preallocateRam,
+  preallocateRamInBackground,
+  type Ram,
+} from "../guest/ram.ts";
+import { populateRam } from "../guest/populate.ts";
 import { bootGuest, replayGuest } from "../guest/replay.ts";
 import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
@@ -45,7 +52,7 @@ import { buildResult } from "./result.ts";
 import type { AttemptRecord, ProgressRecord, Result } from "./types.ts";
 import type { ResolvedScenario } from "./validate.ts";
 
-/** Guests from this size on have their destination RAM touched on a worker thread. */
+/** Guests from this size on have their RAM backed on other threads before boot. */
 const BACKGROUND_PREALLOC_BYTES = 256 * 1024 * 1024;
 
 /** Simulation options. */
@@ -74,10 +81,15 @@ export async function runSimulation(
     workload: s.workload,
     balloon: s.balloon,
   };
-  const dstRamReady = s.ramBytes >= BACKGROUND_PREALLOC_BYTES
+  // A large guest's RAM, both sides, is backed by the kernel on two other
+  // threads; the source's is filled once its pages are there.
+  const large = s.ramBytes >= BACKGROUND_PREALLOC_BYTES;
+  const dstRamReady = large
     ? preallocateRamInBackground(blocks)
     : Promise.resolve(preallocateRam(blocks));
-  const { ram, workload } = bootGuest(guest);
+  const srcRam = createRam(blocks);
+  if (large) await populateRam(srcRam);
+  const { ram, workload } = bootGuest(guest, srcRam);
   const dirtyLog = new DirtyLog(ram.totalPages);
   const vcpu = new SimVcpu(ram, dirtyLog, clock);
   const firstDstRam = await dstRamReady;
