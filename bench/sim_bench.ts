@@ -2,8 +2,8 @@
  * Simulation speed: a bandwidth-bound scenario (a 1 GiB random guest with a
  * light hot-set workload over a simulated 1 Gbit/s link) against its virtual
  * duration. Prints the ratio for the whole run and for the migration alone:
- * booting the guest (filling 1 GiB, touching the destination's 1 GiB) is
- * first-touch page faulting, which this machine makes slow.
+ * booting (backing two GiB of fresh memory, filling one) costs more than the
+ * migration on this machine (docs/simulation.md, "Speed").
  *
  * @example
  * ```ts ignore
