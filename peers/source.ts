@@ -75,9 +75,10 @@ async function main(args: string[]): Promise<number> {
     };
   }
   const g = config.guest!;
-  // The kernel backs the guest's pages on another thread before the fill writes them.
+  // A fill that writes every page finds them backed by the kernel on another
+  // thread first; a zero guest's pages stay unbacked until used, as a guest's do.
   const backed = createRam(g.blocks);
-  await populateRam(backed);
+  if (g.fill !== "zero") await populateRam(backed);
   const { ram, workload } = bootGuest(g, backed);
   const log = new DirtyLog(ram.totalPages);
   const vcpu = await Vcpu.create(ram, log);

@@ -6,8 +6,8 @@
  * destination) populate on two cores while the caller waits on neither.
  *
  * Why: on this lab's VM a first touch costs 0.7-1.3 s per GiB from a loop in
- * JavaScript, 0.5 s per GiB this way, and two GiB populate in 0.5 s on two
- * threads. The content of a page already there is left as it is.
+ * JavaScript, 0.5 s per GiB this way, and two GiB populate in 0.5 to 1 s on
+ * two threads. The content of a page already there is left as it is.
  *
  * @example
  * ```ts

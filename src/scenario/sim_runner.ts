@@ -82,13 +82,14 @@ export async function runSimulation(
     balloon: s.balloon,
   };
   // A large guest's RAM, both sides, is backed by the kernel on two other
-  // threads; the source's is filled once its pages are there.
+  // threads; the source's is filled once its pages are there (a zero guest's
+  // pages stay unbacked until used, as in real mode).
   const large = s.ramBytes >= BACKGROUND_PREALLOC_BYTES;
   const dstRamReady = large
     ? preallocateRamInBackground(blocks)
     : Promise.resolve(preallocateRam(blocks));
   const srcRam = createRam(blocks);
-  if (large) await populateRam(srcRam);
+  if (large && s.fill !== "zero") await populateRam(srcRam);
   const { ram, workload } = bootGuest(guest, srcRam);
   const dirtyLog = new DirtyLog(ram.totalPages);
   const vcpu = new SimVcpu(ram, dirtyLog, clock);
