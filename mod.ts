@@ -44,7 +44,7 @@ export type {
   Scenario,
   WorkloadKind,
   WorkloadSpec,
-} from "./src/scenario/types.ts";
+} from "./src/contract/types.ts";
 export { BASE_PARAMETERS, CAPABILITIES, resolveMigration } from "./src/engine/capabilities.ts";
 export { loadGroup, resolveGroup } from "./src/report/group.ts";
 export type { Group, GroupCase } from "./src/report/group.ts";
@@ -62,4 +62,4 @@ export type { SimRunOptions } from "./src/scenario/sim_runner.ts";
 export { SimClock } from "./src/sim/sim_clock.ts";
 export { checkInvariants, drawScenario, swarmSeed } from "./src/sim/swarm.ts";
 export type { Violation } from "./src/sim/swarm.ts";
-export type { SimSpec } from "./src/scenario/types.ts";
+export type { SimSpec } from "./src/contract/types.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { runScenario } from "../src/scenario/runner.ts";
-import type { Result } from "../src/scenario/types.ts";
+import type { Result } from "../src/contract/types.ts";
 
 const GiB = 1024 ** 3;
 

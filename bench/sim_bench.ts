@@ -12,7 +12,7 @@
  * @module
  */
 import { runScenario } from "../src/scenario/runner.ts";
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The bench scenario. */
 export const SIM_BENCH_SCENARIO: Scenario = {

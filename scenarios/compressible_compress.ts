@@ -4,7 +4,7 @@
  * (`bytesMax` is half the guest; plain sends the guest at least once).
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

@@ -3,7 +3,7 @@
  * seed, guest and network.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 import { scenario as compress } from "./compressible_compress.ts";
 
 /** The scenario. */

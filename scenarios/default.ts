@@ -3,7 +3,7 @@
  * precopy, over loopback.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

@@ -3,7 +3,7 @@
  * for bytes and time.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 import { scenario as hints } from "./free-page-hints.ts";
 
 /** The scenario. */

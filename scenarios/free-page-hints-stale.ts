@@ -4,7 +4,7 @@
  * 1.45 s here; the bound below allows for that on a quiet machine).
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 import { scenario as hints } from "./free-page-hints.ts";
 
 /** The scenario. */

@@ -4,7 +4,7 @@
  * the guest anything.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 import { scenario as hints } from "./free-page-hints.ts";
 
 /** The scenario. */

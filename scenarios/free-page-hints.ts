@@ -5,7 +5,7 @@
  * RAM on the wire (without hints, all of it goes: see free-page-hints-off).
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

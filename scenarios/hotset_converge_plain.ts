@@ -4,7 +4,7 @@
  * source guest keeps running, intact.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 import { scenario as xbzrle } from "./hotset_converge_xbzrle.ts";
 
 const { xbzrleCacheSize: _, ...parameters } = xbzrle.migration!.parameters!;

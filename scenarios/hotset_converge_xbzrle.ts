@@ -13,7 +13,7 @@
  * limit: the measured downtime also counts process wake-ups on the machine.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

@@ -3,7 +3,7 @@
  * guest, network and rounds.
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 import { scenario as xbzrle } from "./hotset_small_xbzrle.ts";
 
 const { xbzrleCacheSize: _, ...parameters } = xbzrle.migration!.parameters!;

@@ -7,7 +7,7 @@
  * send deltas (test/xbzrle_test.ts asserts at most 30 % of plain's bytes).
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

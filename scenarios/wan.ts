@@ -4,7 +4,7 @@
  * userspace shaping proxy carries the stream (see docs/network.md).
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

@@ -7,7 +7,7 @@
  * precopy sends the page (test/xbzrle_test.ts asserts at most 30 %).
  * @module
  */
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

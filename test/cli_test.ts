@@ -4,7 +4,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "../src/util/assert.ts";
 
-const CLI = new URL("../src/scenario/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/report/scenario_cli.ts", import.meta.url).pathname;
 
 /** Runs the CLI; runs are not stored unless the test names a database. */
 async function run(...args: string[]) {

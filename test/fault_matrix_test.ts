@@ -9,7 +9,7 @@
  */
 import { assertEquals, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
-import type { Result } from "../src/scenario/types.ts";
+import type { Result } from "../src/contract/types.ts";
 import { faultMatrix, MATRIX_PEER_TIMEOUT_MS } from "../scenarios/faults/matrix.ts";
 
 /** Slack over the peer timeout for noticing a silent peer on a shared machine. */

@@ -10,7 +10,7 @@
  */
 import { assertEquals, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
-import type { BalloonBehaviour, Result, Scenario } from "../src/scenario/types.ts";
+import type { BalloonBehaviour, Result, Scenario } from "../src/contract/types.ts";
 
 const SEED = 21;
 

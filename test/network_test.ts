@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertMatch, assertOk, assertRejects } from "../src/util/assert.ts";
 import { KernelShapingUnavailable, runScenario } from "../src/scenario/runner.ts";
-import type { NetworkSpec, Scenario } from "../src/scenario/types.ts";
+import type { NetworkSpec, Scenario } from "../src/contract/types.ts";
 import { kernelShapingUnavailable } from "../src/net/netns.ts";
 import { $ } from "zx";
 

@@ -4,7 +4,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
-import type { Scenario } from "../src/scenario/types.ts";
+import type { Scenario } from "../src/contract/types.ts";
 
 Deno.test("an idle guest migrates: memory equal, one bulk pass, zero pages as one-byte records", async () => {
   const r = await runScenario({

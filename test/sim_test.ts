@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
-import type { Result, Scenario } from "../src/scenario/types.ts";
+import type { Result, Scenario } from "../src/contract/types.ts";
 import { checkInvariants, drawScenario, swarmSeed } from "../src/sim/swarm.ts";
 
 /** The result without `wall`, as bytes. */

@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
-import type { Result, Scenario } from "../src/scenario/types.ts";
+import type { Result, Scenario } from "../src/contract/types.ts";
 import { scenario as seedXbzrle } from "../scenarios/xbrle_seed_xbzrle.ts";
 import { scenario as seedPlain } from "../scenarios/xbrle_seed_plain.ts";
 import { scenario as hotXbzrle } from "../scenarios/hotset_small_xbzrle.ts";

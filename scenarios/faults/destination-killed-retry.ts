@@ -6,7 +6,7 @@
  *     deno task scenario scenarios/faults/destination-killed-retry.ts
  * @module
  */
-import type { Scenario } from "../../src/scenario/types.ts";
+import type { Scenario } from "../../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

@@ -33,7 +33,7 @@
  * ```
  * @module
  */
-import type { FaultAction, FaultPhase, FaultSpec, Scenario } from "../../src/scenario/types.ts";
+import type { FaultAction, FaultPhase, FaultSpec, Scenario } from "../../src/contract/types.ts";
 import { FAULT_ACTIONS } from "../../src/scenario/validate.ts";
 
 /** Peer timeout of the matrix: stalls shorter are ridden out, longer ones fail. */

@@ -7,7 +7,7 @@
  *     deno task scenario scenarios/faults/source-stopped.ts
  * @module
  */
-import type { Scenario } from "../../src/scenario/types.ts";
+import type { Scenario } from "../../src/contract/types.ts";
 
 /** The scenario. */
 export const scenario: Scenario = {

@@ -26,22 +26,12 @@
  * @module
  */
 import type { MigrationConfig } from "../engine/capabilities.ts";
-import type { FillKind } from "../guest/fill.ts";
-import type { BlockSpec } from "../guest/ram.ts";
-import type { WorkloadConfig } from "../guest/workload.ts";
-import type { BalloonBehaviour, FaultPhase, ProgressRecord } from "../scenario/types.ts";
+import type { DigestComparison, FaultPhase, ProgressRecord } from "../contract/types.ts";
 import type { SourceReport } from "../engine/source.ts";
-import type { DigestComparison } from "../scenario/checker.ts";
 
-/** The source guest, as the runner configures it. */
-export interface GuestConfig {
-  blocks: BlockSpec[];
-  fill: FillKind;
-  seed: number;
-  workload: WorkloadConfig;
-  /** How the guest's balloon driver answers free-page hint requests (default honest). */
-  balloon?: BalloonBehaviour;
-}
+import type { GuestConfig } from "../guest/replay.ts";
+import type { BlockSpec } from "../guest/ram.ts";
+export type { GuestConfig };
 
 /** A peer's configuration. */
 export interface PeerConfig {

@@ -4,8 +4,9 @@
  * against this table and returns every error at once.
  *
  * Parameters without a capability belong to plain precopy. A capability's own
- * parameters are accepted only when it is on (an unused parameter is almost
- * always a mistake in a comparison).
+ * parameters are accepted whether or not it is on, as QEMU accepts them, so
+ * that a comparison can flip one capability and keep the rest; one given for a
+ * capability that is off comes back as a warning.
  *
  * @example
  * ```ts
@@ -16,39 +17,39 @@
  * @module
  */
 import { parseBandwidth, parseSize } from "../util/size.ts";
-import { PAGE_SIZE } from "../guest/ram.ts";
+import { PAGE_SIZE } from "../contract/page.ts";
 import { compressMethods } from "./compress.ts";
 
 /** A parameter: its name, default, parser and a line of documentation. */
-export interface ParameterDecl {
-  name: string;
+export interface ParameterDecl<T = unknown, N extends string = string> {
+  name: N;
   default: unknown;
   /** Turns the scenario's value into the engine's; throws TypeError/RangeError with a sentence. */
-  parse: (value: unknown) => unknown;
+  parse: (value: unknown) => T;
   doc: string;
 }
 
 /** A capability: its name, parameters and the capabilities it cannot be combined with (and why). */
-export interface CapabilityDecl {
-  name: string;
+export interface CapabilityDecl<N extends string = string> {
+  name: N;
   doc: string;
-  parameters: ParameterDecl[];
-  conflicts: { with: string; why: string }[];
+  parameters: readonly ParameterDecl[];
+  conflicts: readonly { with: string; why: string }[];
 }
 
-const ms = (min = 0) => (v: unknown) => {
+const ms = (min = 0) => (v: unknown): number => {
   if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
     throw new RangeError(`must be a number of milliseconds >= ${min}, got ${JSON.stringify(v)}`);
   }
   return v;
 };
-const int = (min: number, max: number) => (v: unknown) => {
+const int = (min: number, max: number) => (v: unknown): number => {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     throw new RangeError(`must be a whole number in ${min}..${max}, got ${JSON.stringify(v)}`);
   }
   return v;
 };
-const oneOf = (...choices: string[]) => (v: unknown) => {
+const oneOf = <const C extends readonly string[]>(...choices: C) => (v: unknown): C[number] => {
   if (typeof v !== "string" || !choices.includes(v)) {
     throw new RangeError(
       `must be one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${JSON.stringify(v)}`,
@@ -56,11 +57,11 @@ const oneOf = (...choices: string[]) => (v: unknown) => {
   }
   return v;
 };
-const bandwidth = (v: unknown) => {
+const bandwidth = (v: unknown): number => {
   if (v === 0 || v === "0" || v === "unlimited") return 0;
   return parseBandwidth(v);
 };
-const powerOfTwoPagesSize = (v: unknown) => {
+const powerOfTwoPagesSize = (v: unknown): number => {
   const bytes = parseSize(v);
   const pages = bytes / 4096;
   if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) {
@@ -70,7 +71,7 @@ const powerOfTwoPagesSize = (v: unknown) => {
 };
 
 /** Parameters of plain precopy (always accepted). */
-export const BASE_PARAMETERS: ParameterDecl[] = [
+export const BASE_PARAMETERS = [
   {
     name: "downtimeLimitMs",
     default: 300,
@@ -109,9 +110,9 @@ export const BASE_PARAMETERS: ParameterDecl[] = [
     doc:
       "A peer that makes no progress on the stream for this long is declared silent and the migration fails.",
   },
-];
+] as const satisfies readonly ParameterDecl[];
 
-const compressMethod = (v: unknown) => {
+const compressMethod = (v: unknown): "deflate" | "zstd" => {
   if (v === "zstd" && !compressMethods().includes("zstd")) {
     throw new RangeError('"zstd" is not offered by this Deno\'s node:zlib; use "deflate"');
   }
@@ -124,10 +125,10 @@ const compressMethod = (v: unknown) => {
  * Combinations: xbzrle and compress combine (XBZRLE deltas go as they are,
  * every page that goes in full, in the bulk pass or on a cache miss or
  * overflow, is compressed; the destination's copy is the same either way).
- * Both refuse mappedRam, as QEMU does: a mapped-ram file keeps every page at
- * a fixed offset and size, and a delta or a compressed batch has neither.
+ * Conflicts arrive with the capability that brings them: a rule names only
+ * capabilities of this table (a test checks it).
  */
-export const CAPABILITIES: CapabilityDecl[] = [
+export const CAPABILITIES = [
   {
     name: "xbzrle",
     doc:
@@ -148,13 +149,7 @@ export const CAPABILITIES: CapabilityDecl[] = [
           "Longest delta sent; a page whose delta is longer overflows and goes in full (default 4032: a delta must save at least 64 bytes; QEMU: one page).",
       },
     ],
-    conflicts: [
-      {
-        with: "mappedRam",
-        why:
-          "mapped-ram writes every page at its fixed offset in a file, and an XBZRLE delta is not a page (QEMU refuses the pair too)",
-      },
-    ],
+    conflicts: [],
   },
   {
     name: "compress",
@@ -175,18 +170,12 @@ export const CAPABILITIES: CapabilityDecl[] = [
           "1 (fastest, QEMU's default) to 9 (smallest); zstd reads the same number on its scale.",
       },
     ],
-    conflicts: [
-      {
-        with: "mappedRam",
-        why:
-          "mapped-ram keeps every page at a fixed offset and size in a file, and a compressed batch has neither (QEMU refuses the pair too)",
-      },
-    ],
+    conflicts: [],
   },
   {
     name: "freePageHints",
     doc:
-      "Skip pages the guest reports free (docs/free_page_hints.md): at each dirty-log sync the source asks its hint source under a new command id and never waits for the answer; valid hints clear dirty bits. Cannot be combined with postcopy once postcopy exists (see its conflict).",
+      "Skip pages the guest reports free (docs/free_page_hints.md): at each dirty-log sync the source asks its hint source under a new command id and never waits for the answer; valid hints clear dirty bits.",
     parameters: [
       {
         name: "hintTimeoutMs",
@@ -203,45 +192,73 @@ export const CAPABILITIES: CapabilityDecl[] = [
           'Where hints come from: "balloon" (the guest\'s driver, guest.balloon.behaviour) or "static" (guest.staticFreeMap).',
       },
     ],
-    conflicts: [{
-      with: "postcopy",
-      why:
-        "a postcopy destination faults to the source on every page it has not received, and skipped free pages never arrive; the two need a discard protocol first (applies once postcopy exists)",
-    }],
+    conflicts: [],
   },
-];
+] as const satisfies readonly CapabilityDecl<string>[];
 
-/** The resolved configuration the engine runs with. */
-export interface MigrationConfig {
-  capabilities: Record<string, boolean>;
-  downtimeLimitMs: number;
-  /** Bytes per second; 0 = unlimited. */
-  maxBandwidth: number;
-  maxRounds: number;
-  maxTimeMs: number;
-  onNoConvergence: "force" | "cancel";
-  peerTimeoutMs: number;
-  [parameter: string]: unknown;
+/** Names of the capabilities. */
+export type CapabilityName = (typeof CAPABILITIES)[number]["name"];
+
+type AnyParameter =
+  | (typeof BASE_PARAMETERS)[number]
+  | (typeof CAPABILITIES)[number]["parameters"][number];
+
+/** Every parameter's value as the engine reads it, derived from the table. */
+export type MigrationParameters = {
+  [P in AnyParameter as P["name"]]: ReturnType<P["parse"]>;
+};
+
+/**
+ * The resolved configuration the engine runs with: which capabilities are
+ * on, and every parameter (a capability's own parameters hold their default,
+ * or the scenario's value, whether or not it is on, as QEMU keeps them).
+ */
+export type MigrationConfig =
+  & { capabilities: Record<CapabilityName, boolean> }
+  & MigrationParameters;
+
+/** What {@link resolveMigration} found. */
+export interface ResolvedMigration {
+  config: MigrationConfig;
+  /** Problems that make the scenario invalid, each naming its field. */
+  errors: string[];
+  /** Parameters given for a capability that is off: accepted, unused. */
+  warnings: string[];
 }
 
-/** Resolves `migration` from a scenario; `errors` lists every problem, each naming its field. */
+/** Options of {@link resolveMigration}. */
+export interface ResolveMigrationOptions {
+  /** The field path used in messages (default "migration"). */
+  where?: string;
+  /** The capability table (tests declare their own). */
+  capabilities?: readonly CapabilityDecl[];
+}
+
+/**
+ * Resolves `migration` from a scenario; `errors` lists every problem, each
+ * naming its field, and `warnings` every parameter of a capability that is off.
+ */
 export function resolveMigration(
   spec:
     | { capabilities?: Record<string, unknown>; parameters?: Record<string, unknown> }
     | undefined,
-  where = "migration",
-): { config: MigrationConfig; errors: string[] } {
+  options: ResolveMigrationOptions = {},
+): ResolvedMigration {
+  const where = options.where ?? "migration";
+  const table: readonly CapabilityDecl[] = options.capabilities ?? CAPABILITIES;
   const errors: string[] = [];
+  const warnings: string[] = [];
   const caps: Record<string, boolean> = {};
-  for (const c of CAPABILITIES) caps[c.name] = false;
+  for (const c of table) caps[c.name] = false;
   const given = spec?.capabilities ?? {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     errors.push(`${where}.capabilities: must be an object of name: boolean`);
   } else {
     for (const [name, on] of Object.entries(given)) {
       if (!(name in caps)) {
-        const known = CAPABILITIES.map((c) => c.name).join(", ") || "none yet";
-        errors.push(`${where}.capabilities.${name}: unknown capability (known: ${known})`);
+        errors.push(
+          `${where}.capabilities.${name}: unknown capability${nearest(name, Object.keys(caps))}`,
+        );
       } else if (typeof on !== "boolean") {
         errors.push(
           `${where}.capabilities.${name}: must be true or false, got ${JSON.stringify(on)}`,
@@ -251,7 +268,7 @@ export function resolveMigration(
   }
   // A conflict declared by either side (or both) is reported once per pair.
   const reported = new Set<string>();
-  for (const c of CAPABILITIES) {
+  for (const c of table) {
     if (!caps[c.name]) continue;
     for (const k of c.conflicts) {
       const [a, b] = [c.name, k.with].sort();
@@ -264,12 +281,10 @@ export function resolveMigration(
   const config: Record<string, unknown> = { capabilities: caps };
   const decls = new Map<string, { p: ParameterDecl; owner?: string }>();
   for (const p of BASE_PARAMETERS) decls.set(p.name, { p });
-  for (const c of CAPABILITIES) {
+  for (const c of table) {
     for (const p of c.parameters) decls.set(p.name, { p, owner: c.name });
   }
-  for (const { p, owner } of decls.values()) {
-    if (!owner || caps[owner]) config[p.name] = p.parse(p.default);
-  }
+  for (const { p } of decls.values()) config[p.name] = p.parse(p.default);
   const params = spec?.parameters ?? {};
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
     errors.push(`${where}.parameters: must be an object`);
@@ -278,13 +293,7 @@ export function resolveMigration(
       const d = decls.get(name);
       if (!d) {
         errors.push(
-          `${where}.parameters.${name}: unknown parameter (known: ${[...decls.keys()].join(", ")})`,
-        );
-        continue;
-      }
-      if (d.owner && !caps[d.owner]) {
-        errors.push(
-          `${where}.parameters.${name}: belongs to capability ${d.owner}, which is not on`,
+          `${where}.parameters.${name}: unknown parameter${nearest(name, [...decls.keys()])}`,
         );
         continue;
       }
@@ -292,10 +301,51 @@ export function resolveMigration(
         config[name] = d.p.parse(value);
       } catch (e) {
         errors.push(`${where}.parameters.${name}: ${(e as Error).message}`);
+        continue;
+      }
+      if (d.owner && !caps[d.owner]) {
+        warnings.push(
+          `${where}.parameters.${name}: unused, capability ${d.owner} is off`,
+        );
       }
     }
   }
-  return { config: config as MigrationConfig, errors };
+  // The table above is the type's source: every declared parameter was set.
+  return { config: config as MigrationConfig, errors, warnings };
+}
+
+/**
+ * " (did you mean X?)" for the known name nearest to `name`, or the list of
+ * known names when none is near.
+ */
+export function nearest(name: string, known: readonly string[]): string {
+  let best = "";
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  if (best && bestDistance <= Math.max(2, Math.floor(best.length / 3))) {
+    return ` (did you mean ${best}?)`;
+  }
+  return known.length ? ` (known: ${known.join(", ")})` : "";
+}
+
+/** Levenshtein distance, two rows. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        prev[j] + 1,
+        row[j - 1] + 1,
+        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length];
 }
 
 /** Helpers for capability declarations in other files. */

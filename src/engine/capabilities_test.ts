@@ -2,7 +2,7 @@ import { assertEquals, assertMatch, assertOk } from "../util/assert.ts";
 import { CAPABILITIES, resolveMigration } from "./capabilities.ts";
 import { compressMethods } from "./compress.ts";
 
-Deno.test("capabilities: xbzrle and compress are declared once, with defaults that apply only when on", () => {
+Deno.test("capabilities: xbzrle and compress are declared once, every parameter holds its default", () => {
   const names = CAPABILITIES.map((c) => c.name);
   assertEquals(names.filter((n) => n === "xbzrle").length, 1);
   assertEquals(names.filter((n) => n === "compress").length, 1);
@@ -10,7 +10,7 @@ Deno.test("capabilities: xbzrle and compress are declared once, with defaults th
   assertEquals(off.errors, []);
   assertEquals(off.config.capabilities.xbzrle, false);
   assertEquals(off.config.capabilities.compress, false);
-  assertEquals(off.config.xbzrleCacheSize, undefined);
+  assertEquals(off.config.xbzrleCacheSize, 64 * 1024 * 1024);
   const on = resolveMigration({ capabilities: { xbzrle: true, compress: true } });
   assertEquals(on.errors, []);
   assertEquals(on.config.xbzrleCacheSize, 64 * 1024 * 1024);
@@ -55,30 +55,48 @@ Deno.test("capabilities: parameters are parsed, and every bad one is listed at o
     /^migration\.parameters\.compressLevel: must be a whole number in 1\.\.9/,
   );
   const notOn = resolveMigration({ parameters: { xbzrleCacheSize: "8MiB", compressLevel: 3 } });
-  assertEquals(notOn.errors, [
-    "migration.parameters.xbzrleCacheSize: belongs to capability xbzrle, which is not on",
-    "migration.parameters.compressLevel: belongs to capability compress, which is not on",
+  assertEquals(notOn.errors, []);
+  assertEquals(notOn.warnings, [
+    "migration.parameters.xbzrleCacheSize: unused, capability xbzrle is off",
+    "migration.parameters.compressLevel: unused, capability compress is off",
   ]);
+  assertEquals(notOn.config.xbzrleCacheSize, 8 * 1024 * 1024);
+  assertEquals(
+    resolveMigration({ parameters: { compressLevel: 30 } }).errors,
+    ["migration.parameters.compressLevel: must be a whole number in 1..9, got 30"],
+  );
 });
 
 Deno.test("capabilities: a conflict declared by one side only is refused once, naming the pair and why", () => {
-  // mappedRam is not built yet; declare it for the test, without conflicts of its own.
-  CAPABILITIES.push({ name: "mappedRam", doc: "test", parameters: [], conflicts: [] });
-  try {
-    const r = resolveMigration({ capabilities: { xbzrle: true, compress: true, mappedRam: true } });
-    assertEquals(r.errors.length, 2, r.errors.join("\n"));
-    assertMatch(
-      r.errors[0],
-      /^migration\.capabilities: mappedRam and xbzrle cannot be combined: mapped-ram/,
-    );
-    assertMatch(
-      r.errors[1],
-      /^migration\.capabilities: compress and mappedRam cannot be combined: /,
-    );
-    assertOk(
-      resolveMigration({ capabilities: { xbzrle: true, compress: true } }).errors.length === 0,
-    );
-  } finally {
-    CAPABILITIES.pop();
+  const decl = (name: string, conflicts: { with: string; why: string }[] = []) => ({
+    name,
+    doc: name,
+    parameters: [],
+    conflicts,
+  });
+  const table = [
+    decl("a", [{ with: "c", why: "a writes what c reads" }]),
+    decl("b", [{ with: "c", why: "b and c share a slot" }]),
+    decl("c", [{ with: "b", why: "b and c share a slot" }]),
+  ];
+  const r = resolveMigration({ capabilities: { a: true, b: true, c: true } }, {
+    capabilities: table,
+  });
+  assertEquals(r.errors, [
+    "migration.capabilities: a and c cannot be combined: a writes what c reads",
+    "migration.capabilities: b and c cannot be combined: b and c share a slot",
+  ]);
+  assertEquals(
+    resolveMigration({ capabilities: { a: true, b: true } }, { capabilities: table }).errors,
+    [],
+  );
+});
+
+Deno.test("capabilities: every conflict names a capability of the table", () => {
+  const names = new Set<string>(CAPABILITIES.map((c) => c.name));
+  for (const c of CAPABILITIES) {
+    for (const k of c.conflicts as readonly { with: string }[]) {
+      assertOk(names.has(k.with), `${c.name} names ${k.with}, which is not a capability`);
+    }
   }
 });

@@ -15,7 +15,7 @@
 import type { Clock } from "../util/clock.ts";
 import type { Link } from "../net/link.ts";
 import { PAGE_SIZE, pageAddress, type Ram } from "../guest/ram.ts";
-import type { FaultPhase, KindCounters, Outcome } from "../scenario/types.ts";
+import type { FaultPhase, KindCounters, Outcome } from "../contract/types.ts";
 import {
   ACK_FAILED,
   ACK_LOADED,

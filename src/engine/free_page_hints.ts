@@ -62,41 +62,17 @@
 import type { Clock } from "../util/clock.ts";
 import { type DirtyBitmap, popcount32 } from "../guest/dirty_log.ts";
 import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
-import type { HintRejections, HintStats } from "../scenario/types.ts";
+import type { HintRejections, HintStats } from "../contract/types.ts";
 
 export type { HintRejections, HintStats };
 
-/** One batch of free ranges reported for a command. */
-export interface HintBatch {
-  /** The command id the batch answers. */
-  commandId: number;
-  /**
-   * Pairs `[address, length]` in bytes of guest-physical space, where a
-   * page's address is its global page number times the page size (blocks in
-   * layout order). Only the first `count` pairs are read.
-   */
-  ranges: Float64Array;
-  count: number;
-  /** The reporter says it has nothing more for this command. */
-  done: boolean;
-}
-
-/** Anything that can tell the source which guest pages are free. */
-export interface HintSource {
-  /** A short name for statistics ("balloon", "static"). */
-  readonly name: string;
-  /** Starts a request under `commandId` (larger than any before); returns at once. */
-  request(commandId: number): void;
-  /** The next batch waiting, or null; never waits. */
-  take(): HintBatch | null;
-  /** No more requests will come; returns at once. */
-  stop(): void;
-}
-
-/** Longest hinted range accepted (4 MiB, the largest block a buddy allocator hands out). */
-export const HINT_RANGE_BYTES_MAX = 4 * 1024 * 1024;
-/** Most ranges in one batch. */
-export const HINT_BATCH_RANGES_MAX = 1024;
+import {
+  HINT_BATCH_RANGES_MAX,
+  HINT_RANGE_BYTES_MAX,
+  type HintBatch,
+  type HintSource,
+} from "../contract/ports.ts";
+export { HINT_BATCH_RANGES_MAX, HINT_RANGE_BYTES_MAX, type HintBatch, type HintSource };
 /** Most ranges looked at in one poll; the rest waits in the source for the next. */
 export const HINT_RANGES_PER_POLL = 64 * 1024;
 

@@ -44,7 +44,7 @@ import type {
   Outcome,
   ProgressRecord,
   XbzrleStatsRecord,
-} from "../scenario/types.ts";
+} from "../contract/types.ts";
 import {
   ACK_LOADED,
   CAP_COMPRESS,
@@ -73,7 +73,7 @@ import {
 } from "./stats.ts";
 import { PageCache } from "./page_cache.ts";
 import { encodeXbzrle } from "./xbzrle.ts";
-import { COMPRESS_BATCH_PAGES, type CompressMethod, PageCompressor } from "./compress.ts";
+import { COMPRESS_BATCH_PAGES, PageCompressor } from "./compress.ts";
 import { FreePageHinting, type HintSource, type HintStats } from "./free_page_hints.ts";
 
 /** Runs of at least this many pages go from guest RAM to the link without a copy. */
@@ -168,7 +168,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
       ram,
       bitmap,
       clock,
-      timeoutMs: config.hintTimeoutMs as number,
+      timeoutMs: config.hintTimeoutMs,
     })
     : null;
   const startAtMs = clock.nowMs();
@@ -186,13 +186,13 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   // XBZRLE (after the bulk pass) and compression (every page that goes in full).
   const caps = config.capabilities;
   const cache = caps.xbzrle
-    ? new PageCache(cacheSlots(config.xbzrleCacheSize as number, ram.totalPages))
+    ? new PageCache(cacheSlots(config.xbzrleCacheSize, ram.totalPages))
     : null;
   const xb = cache ? new XbzrleStats(cache.bytes) : null;
-  const xbOut = new Uint8Array(cache ? (config.xbzrleOverflowBytes as number) : 0);
+  const xbOut = new Uint8Array(cache ? config.xbzrleOverflowBytes : 0);
   const snapshot = new Uint8Array(cache ? PAGE_SIZE : 0);
   const compressor = caps.compress
-    ? new PageCompressor(config.compressMethod as CompressMethod, config.compressLevel as number)
+    ? new PageCompressor(config.compressMethod, config.compressLevel)
     : null;
   const cstats = compressor ? new CompressStats(compressor.method, compressor.level) : null;
   const stage = new Uint8Array(cache || compressor ? COMPRESS_BATCH_PAGES * PAGE_SIZE : 0);

@@ -12,7 +12,7 @@
  * @module
  */
 import { PAGE_SIZE } from "../guest/ram.ts";
-import type { CompressionStatsRecord, KindCounters, XbzrleStatsRecord } from "../scenario/types.ts";
+import type { CompressionStatsRecord, KindCounters, XbzrleStatsRecord } from "../contract/types.ts";
 
 /** Record kinds counted; `overhead` is stream bytes outside page records (header, sections, device state). */
 export const STAT_KINDS = ["normal", "zero", "xbzrle", "deflate", "overhead"] as const;

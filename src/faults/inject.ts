@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import type { FaultSpec } from "../scenario/types.ts";
+import type { FaultSpec } from "../contract/types.ts";
 
 /** A peer of the migration. */
 export type PeerRole = "source" | "destination";

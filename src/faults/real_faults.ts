@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import type { FaultPhase, FaultRecord, FaultSpec, FaultTrigger } from "../scenario/types.ts";
+import type { FaultPhase, FaultRecord, FaultSpec, FaultTrigger } from "../contract/types.ts";
 import { systemClock } from "../util/clock.ts";
 import { type FaultTargets, injectFault, type PeerRole } from "./inject.ts";
 import { describeTrigger, FaultSchedule, type Firing } from "./schedule.ts";

@@ -28,7 +28,7 @@
  * ```
  * @module
  */
-import type { FaultPhase, FaultSpec, FaultTrigger } from "../scenario/types.ts";
+import type { FaultPhase, FaultSpec, FaultTrigger } from "../contract/types.ts";
 
 /** A fault that fires, and where the migration stood. */
 export interface Firing {

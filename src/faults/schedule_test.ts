@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "../util/assert.ts";
-import type { FaultSpec } from "../scenario/types.ts";
+import type { FaultSpec } from "../contract/types.ts";
 import { FaultSchedule } from "./schedule.ts";
 import { type FaultTargets, injectFault } from "./inject.ts";
 

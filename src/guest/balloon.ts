@@ -51,13 +51,13 @@
  */
 import type { Clock } from "../util/clock.ts";
 import type { Prng } from "../util/prng.ts";
-import type { BalloonBehaviour } from "../scenario/types.ts";
+import type { BalloonBehaviour } from "../contract/types.ts";
 import {
   HINT_BATCH_RANGES_MAX,
   HINT_RANGE_BYTES_MAX,
   type HintBatch,
   type HintSource,
-} from "../engine/free_page_hints.ts";
+} from "../contract/ports.ts";
 import { DirtyBitmap } from "./dirty_log.ts";
 import type { FreeView } from "./free_view.ts";
 import { PAGE_SIZE } from "./ram.ts";

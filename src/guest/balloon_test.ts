@@ -1,7 +1,7 @@
 import { assertEquals, assertOk } from "../util/assert.ts";
 import { Prng } from "../util/prng.ts";
 import { SimClock } from "../sim/sim_clock.ts";
-import type { BalloonBehaviour } from "../scenario/types.ts";
+import type { BalloonBehaviour } from "../contract/types.ts";
 import {
   FreePageHinting,
   HINT_BATCH_RANGES_MAX,

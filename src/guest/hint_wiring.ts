@@ -13,10 +13,9 @@
  */
 import type { Clock } from "../util/clock.ts";
 import { Prng } from "../util/prng.ts";
-import type { MigrationConfig } from "../engine/capabilities.ts";
-import type { HintSource } from "../engine/free_page_hints.ts";
-import { StaticHintSource } from "../engine/static_hints.ts";
-import type { BalloonBehaviour } from "../scenario/types.ts";
+import type { HintSource } from "../contract/ports.ts";
+import type { BalloonBehaviour } from "../contract/types.ts";
+import { StaticHintSource } from "./static_hints.ts";
 import { BalloonDevice, BalloonDriver } from "./balloon.ts";
 import type { FreeView, PageRange } from "./free_view.ts";
 import { PAGE_SIZE, type Ram } from "./ram.ts";
@@ -32,9 +31,18 @@ export function balloonSeed(seed: number): number {
   return (seed * 104_729 + 31) % 2 ** 52;
 }
 
+/** What the hint source needs of the migration's configuration. */
+export interface HintConfig {
+  capabilities: { freePageHints?: boolean };
+  /** "balloon" or "static". */
+  hintSource: string;
+  /** How long the engine waits for an answer; a slow balloon answers after twice this. */
+  hintTimeoutMs: number;
+}
+
 /** Starts the hint source the configuration asks for; null when `freePageHints` is off. */
 export function startHintSource(
-  config: MigrationConfig,
+  config: HintConfig,
   options: {
     view: FreeView;
     ram: Ram;
@@ -60,7 +68,7 @@ export function startHintSource(
     behaviour: options.behaviour,
     clock: options.clock,
     prng: new Prng(balloonSeed(options.seed)),
-    slowDelayMs: 2 * (config.hintTimeoutMs as number),
+    slowDelayMs: 2 * config.hintTimeoutMs,
   });
   return { source: device, driver };
 }

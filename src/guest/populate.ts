@@ -20,7 +20,6 @@
  * @module
  */
 import { libc } from "../util/libc.ts";
-import type { Ram } from "./ram.ts";
 
 const MADV_POPULATE_WRITE = 23;
 const HOST_PAGE = 4096n;
@@ -31,7 +30,9 @@ const HOST_PAGE = 4096n;
  * fault as usual). Resolves null when done, or why it could not be done
  * (not Linux, no FFI permission, a kernel before 5.14); never rejects.
  */
-export async function populateRam(ram: Ram): Promise<string | null> {
+export async function populateRam(
+  ram: { blocks: readonly { name: string; bytes: Uint8Array }[] },
+): Promise<string | null> {
   const lib = libc();
   if (typeof lib === "string") return lib;
   try {

@@ -13,10 +13,8 @@
 
 import { populateRam } from "./populate.ts";
 
-/** The guest page size in bytes. */
-export const PAGE_SIZE = 4096;
-/** log2 of {@link PAGE_SIZE}. */
-export const PAGE_SHIFT = 12;
+export { PAGE_SHIFT, PAGE_SIZE, RAM_BYTES_MAX } from "../contract/page.ts";
+import { PAGE_SIZE, RAM_BYTES_MAX } from "../contract/page.ts";
 
 /** One RAM block. */
 export interface RamBlock {
@@ -42,9 +40,6 @@ export interface BlockSpec {
   name: string;
   bytes: number;
 }
-
-/** Largest guest the peers accept (bytes). */
-export const RAM_BYTES_MAX = 64 * 1024 ** 3;
 
 /**
  * Allocates RAM blocks (zero-filled) or wraps existing SharedArrayBuffers.

@@ -23,7 +23,20 @@ import { createRam, type Ram } from "./ram.ts";
 import { fillRam } from "./fill.ts";
 import { Workload } from "./workload.ts";
 import { DirtyLog } from "./dirty_log.ts";
-import type { GuestConfig } from "../control/protocol.ts";
+import type { FillKind } from "./fill.ts";
+import type { WorkloadConfig } from "./workload.ts";
+import type { BalloonBehaviour } from "../contract/types.ts";
+import type { BlockSpec } from "./ram.ts";
+
+/** The source guest, as the runner configures it. */
+export interface GuestConfig {
+  blocks: BlockSpec[];
+  fill: FillKind;
+  seed: number;
+  workload: WorkloadConfig;
+  /** How the guest's balloon driver answers free-page hint requests (default honest). */
+  balloon?: BalloonBehaviour;
+}
 
 /** The workload's seed, derived from the scenario seed (kept apart from the fill's). */
 export function workloadSeed(seed: number): number {

@@ -41,7 +41,7 @@
  * @module
  */
 import { Prng } from "../util/prng.ts";
-import type { WorkloadKind } from "../scenario/types.ts";
+import type { WorkloadKind } from "../contract/types.ts";
 import { PAGE_SIZE, type Ram } from "./ram.ts";
 import type { DirtyLog } from "./dirty_log.ts";
 import { FreeView, type PageRange } from "./free_view.ts";

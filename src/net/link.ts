@@ -18,18 +18,8 @@
  * @module
  */
 
-/** A bidirectional byte stream. */
-export interface Link {
-  /** Writes all of `data`; resolves when the caller may reuse the buffer. */
-  write(data: Uint8Array): Promise<void>;
-  /**
-   * Reads into `into`; resolves with the count, or null at end of stream.
-   * `timeoutMs` overrides the link's idle timeout for this read (Infinity: none).
-   */
-  read(into: Uint8Array, timeoutMs?: number): Promise<number | null>;
-  /** Closes both directions; pending calls reject or end. */
-  close(): void;
-}
+import type { Link } from "../contract/ports.ts";
+export type { Link };
 
 /** Error raised when a peer makes no progress in time. */
 export function timeoutError(what: string, ms: number): Error {

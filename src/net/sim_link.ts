@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import type { SimClock } from "../sim/sim_clock.ts";
+import type { SchedulingClock } from "../contract/ports.ts";
 import { Prng } from "../util/prng.ts";
 import { type Link, timeoutError } from "./link.ts";
 
@@ -81,7 +81,11 @@ class Direction {
   corruptLeft = 0;
   corruptSpan = 0;
 
-  constructor(readonly clock: SimClock, readonly o: Required<SimLinkOptions>, readonly prng: Prng) {
+  constructor(
+    readonly clock: SchedulingClock,
+    readonly o: Required<SimLinkOptions>,
+    readonly prng: Prng,
+  ) {
     this.ring = new Uint8Array(o.windowBytes);
   }
 
@@ -245,7 +249,7 @@ class Direction {
 }
 
 /** Creates a simulated link between two ends, `a` (the source's) and `b` (the destination's). */
-export function simLinkPair(clock: SimClock, options: SimLinkOptions = {}): SimLinkPair {
+export function simLinkPair(clock: SchedulingClock, options: SimLinkOptions = {}): SimLinkPair {
   const o: Required<SimLinkOptions> = {
     bandwidthBytesPerSec: options.bandwidthBytesPerSec || SIM_LOOPBACK_BYTES_PER_SEC,
     latencyMs: options.latencyMs ?? 0,

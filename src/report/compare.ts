@@ -15,7 +15,7 @@
  * @module
  */
 import { type RunOptions, runScenario } from "../scenario/runner.ts";
-import type { ProgressRecord, Result, Scenario } from "../scenario/types.ts";
+import type { ProgressRecord, Result, Scenario } from "../contract/types.ts";
 import { resolveScenario } from "../scenario/validate.ts";
 import { buildComparison, type Comparison, type RunRecord } from "./comparison.ts";
 import { type Group, validateCases } from "./group.ts";

@@ -1,5 +1,5 @@
 import type { RunOptions } from "../scenario/runner.ts";
-import type { Result, Scenario } from "../scenario/types.ts";
+import type { Result, Scenario } from "../contract/types.ts";
 import { assertEquals, assertMatch, assertOk, assertRejects } from "../util/assert.ts";
 import { runGroup, schedule } from "./compare.ts";
 import { fixtureResult } from "./fixtures_test_util.ts";

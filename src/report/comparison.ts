@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import type { Result } from "../scenario/types.ts";
+import type { Result } from "../contract/types.ts";
 import type { CommitInfo, MachineDescription } from "./machine.ts";
 import { extractMetrics, METRICS, summarize, type Summary } from "./metrics.ts";
 import type { StoredRun } from "./store.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import { loadScenario } from "../scenario/load.ts";
-import type { Scenario } from "../scenario/types.ts";
+import type { Scenario } from "../contract/types.ts";
 
 /** The project's root folder (where `scenarios/` and `ci/` live). */
 export const ROOT = new URL("../../", import.meta.url);

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import type { Result } from "../scenario/types.ts";
+import type { Result } from "../contract/types.ts";
 
 /** Builds a result: `rounds` dirty rounds after the bulk pass, then stop-and-copy. */
 export function fixtureResult(o: {

@@ -43,7 +43,7 @@
  * @module
  */
 import { CAPABILITIES, type CapabilityDecl } from "../engine/capabilities.ts";
-import type { Scenario } from "../scenario/types.ts";
+import type { Scenario } from "../contract/types.ts";
 import { resolveScenario } from "../scenario/validate.ts";
 import {
   applySet,
@@ -92,7 +92,7 @@ const GROUP_KEYS = new Set([
 /** Loads a group by name (`scenarios/groups/NAME.json`, `ci/NAME.json`) or file, and expands it. */
 export async function loadGroup(
   nameOrFile: string,
-  options: { capabilities?: CapabilityDecl[] } = {},
+  options: { capabilities?: readonly CapabilityDecl[] } = {},
 ): Promise<Group> {
   const { value, path } = await loadDataFile(nameOrFile, {
     what: "Group",
@@ -113,7 +113,7 @@ export async function loadGroup(
  */
 export async function resolveGroup(
   def: unknown,
-  options: { path: string; fallbackName?: string; capabilities?: CapabilityDecl[] },
+  options: { path: string; fallbackName?: string; capabilities?: readonly CapabilityDecl[] },
 ): Promise<Group> {
   const caps = options.capabilities ?? CAPABILITIES;
   const { d: g, header, errors, fail } = readHeader(def, {
@@ -165,7 +165,7 @@ const CASE_KEYS = new Set(["label", "set", "sweep", "values", "each", "except", 
 function expandCase(
   c: unknown,
   where: string,
-  caps: CapabilityDecl[],
+  caps: readonly CapabilityDecl[],
   add: (label: string, edit: (s: Scenario) => string[], where: string) => void,
   errors: string[],
 ) {

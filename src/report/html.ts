@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import type { ProgressRecord } from "../scenario/types.ts";
+import type { ProgressRecord } from "../contract/types.ts";
 import { type CaseReport, type Comparison, medianRun } from "./comparison.ts";
 import { failureLines, modeText, provenance, tableRows } from "./markdown.ts";
 import { formatValue, type Summary } from "./metrics.ts";

@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import type { ProgressRecord, Result } from "../scenario/types.ts";
+import type { ProgressRecord, Result } from "../contract/types.ts";
 import { formatBytes } from "../util/size.ts";
 import { formatValue } from "./metrics.ts";
 

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import type { Result } from "../scenario/types.ts";
+import type { Result } from "../contract/types.ts";
 import { formatBytes, parseSize } from "../util/size.ts";
 
 /** Units a metric is measured in. */

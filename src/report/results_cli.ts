@@ -19,7 +19,7 @@
  * regressed, 1 a metric regressed, 2 invalid options or nothing to compare.
  * @module
  */
-import type { Result } from "../scenario/types.ts";
+import type { Result } from "../contract/types.ts";
 import { parseCli } from "../util/cli.ts";
 import { formatBytes } from "../util/size.ts";
 import { comparisonFromStore } from "./comparison.ts";

@@ -30,7 +30,7 @@
 /// <reference path="./node_sqlite.d.ts" />
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname } from "node:path";
-import type { ProgressRecord, Result, Scenario } from "../scenario/types.ts";
+import type { ProgressRecord, Result, Scenario } from "../contract/types.ts";
 import type { CommitInfo, MachineDescription } from "./machine.ts";
 import { extractMetrics } from "./metrics.ts";
 

@@ -36,7 +36,7 @@
  * ```
  * @module
  */
-import type { Scenario } from "../scenario/types.ts";
+import type { Scenario } from "../contract/types.ts";
 import type { Comparison } from "./comparison.ts";
 import { type CompareOptions, runGroup } from "./compare.ts";
 import type { Group } from "./group.ts";

@@ -17,20 +17,13 @@ import { Buffer } from "node:buffer";
 import { DIGEST_BYTES } from "../guest/digest.ts";
 import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
 import { popcount32 } from "../guest/dirty_log.ts";
-import type { ExpectationResult, Expectations, Result } from "./types.ts";
-
-/** How two sets of page digests compare. */
-export interface DigestComparison {
-  memoryEqual: boolean;
-  mismatchedPages: number;
-  /** The first few mismatching pages, as `block+0xoffset`. */
-  mismatchedAddresses: string[];
-  /** Pages left out because the guest held them free. */
-  freePagesExcluded?: number;
-  /** Pages that differ where the guest's balloon lied; not in `mismatchedPages`. */
-  liarMismatchedPages?: number;
-  liarMismatchedAddresses?: string[];
-}
+import type {
+  DigestComparison,
+  ExpectationResult,
+  Expectations,
+  Result,
+} from "../contract/types.ts";
+export type { DigestComparison };
 
 /** Most mismatching addresses listed. */
 export const ADDRESSES_LISTED = 8;

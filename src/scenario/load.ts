@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import type { Scenario } from "./types.ts";
+import type { Scenario } from "../contract/types.ts";
 
 const SCENARIOS = new URL("../../scenarios/", import.meta.url);
 

@@ -16,7 +16,7 @@
 import type { DestinationSummary } from "../control/protocol.ts";
 import type { SourceReport } from "../engine/source.ts";
 import { type DigestComparison, evaluateExpectations } from "./checker.ts";
-import type { ProgressRecord, Result } from "./types.ts";
+import type { ProgressRecord, Result } from "../contract/types.ts";
 import type { ResolvedScenario } from "./validate.ts";
 
 /** What a run found. */

@@ -51,7 +51,7 @@ import { ShapingProxy } from "../net/shaper.ts";
 import { compareDigests, countBits } from "./checker.ts";
 import { buildResult } from "./result.ts";
 import { runSimulation } from "./sim_runner.ts";
-import type { ProgressRecord, Result, Scenario } from "./types.ts";
+import type { ProgressRecord, Result, Scenario } from "../contract/types.ts";
 import { type ResolvedScenario, resolveScenario } from "./validate.ts";
 
 /** Runner options. */

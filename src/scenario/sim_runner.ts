@@ -49,7 +49,7 @@ import type { DestinationSummary, GuestConfig } from "../control/protocol.ts";
 import { Prng } from "../util/prng.ts";
 import { compareRams, countBits } from "./checker.ts";
 import { buildResult } from "./result.ts";
-import type { AttemptRecord, ProgressRecord, Result } from "./types.ts";
+import type { AttemptRecord, ProgressRecord, Result } from "../contract/types.ts";
 import type { ResolvedScenario } from "./validate.ts";
 
 /** Guests from this size on have their RAM backed on other threads before boot. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { formatBytes } from "../util/size.ts";
-import type { ProgressRecord, Result } from "./types.ts";
+import type { ProgressRecord, Result } from "../contract/types.ts";
 
 /** Formats a result as a few aligned lines. */
 export function formatSummary(r: Result): string {

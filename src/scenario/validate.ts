@@ -17,7 +17,7 @@ import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
 import type { WorkloadConfig } from "../guest/workload.ts";
 import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
-import type { BalloonBehaviour, Expectations, FaultSpec, Scenario } from "./types.ts";
+import type { BalloonBehaviour, Expectations, FaultSpec, Scenario } from "../contract/types.ts";
 
 /** A scenario with every field resolved to numbers and defaults. */
 export interface ResolvedScenario {
@@ -104,14 +104,19 @@ const TOP_KEYS = new Set([
 const COST_KINDS = ["normal", "zero", "xbzrle", "deflate"] as const;
 type CostKind = typeof COST_KINDS[number];
 
-/** Resolves a scenario; `resolved` is undefined when `errors` is not empty. */
+/**
+ * Resolves a scenario; `resolved` is undefined when `errors` is not empty.
+ * `warnings` lists what is accepted but has no effect (a parameter of a
+ * capability that is off).
+ */
 export function resolveScenario(
   input: unknown,
   overrides: { seed?: number; mode?: "real" | "sim" } = {},
-): { resolved?: ResolvedScenario; errors: string[] } {
+): { resolved?: ResolvedScenario; errors: string[]; warnings: string[] } {
   const errors: string[] = [];
+  const warnings: string[] = [];
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return { errors: ["scenario: must be an object"] };
+    return { errors: ["scenario: must be an object"], warnings };
   }
   const s = input as Scenario;
   for (const k of Object.keys(s)) if (!TOP_KEYS.has(k)) errors.push(`${k}: unknown field`);
@@ -215,8 +220,11 @@ export function resolveScenario(
     }
   }
 
-  const { config: migration, errors: merr } = resolveMigration(s.migration as never);
+  const { config: migration, errors: merr, warnings: mwarn } = resolveMigration(
+    s.migration as never,
+  );
   errors.push(...merr);
+  warnings.push(...mwarn);
   if (migration.capabilities.freePageHints && migration.hintSource === "static") {
     if (!staticFree.length && !(g.staticFreeMap?.length)) {
       errors.push(
@@ -279,9 +287,10 @@ export function resolveScenario(
     errors.push("settleMs: must be a number >= 0");
   }
 
-  if (errors.length) return { errors };
+  if (errors.length) return { errors, warnings };
   return {
     errors,
+    warnings,
     resolved: {
       name: s.name,
       description: s.description ?? "",

@@ -29,7 +29,7 @@
 import type { SimClock } from "./sim_clock.ts";
 import type { SimVcpu } from "./sim_vcpu.ts";
 import type { SimLinkPair } from "../net/sim_link.ts";
-import type { FaultPhase, FaultRecord, FaultSpec } from "../scenario/types.ts";
+import type { FaultPhase, FaultRecord, FaultSpec } from "../contract/types.ts";
 import { FaultSchedule, type Firing } from "../faults/schedule.ts";
 
 /** What the injector acts on. */

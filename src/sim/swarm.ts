@@ -35,7 +35,7 @@ import type {
   Result,
   Scenario,
   WorkloadKind,
-} from "../scenario/types.ts";
+} from "../contract/types.ts";
 
 /**
  * Turns a swarm seed into a number: a whole number as it is, a git commit

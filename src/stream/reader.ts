@@ -25,7 +25,7 @@
  */
 import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.ts";
-import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
+import { PAGE_SIZE, RAM_BYTES_MAX } from "../contract/page.ts";
 import {
   ADDR_BLOCK,
   ADDR_FULL,

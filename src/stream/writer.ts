@@ -22,7 +22,7 @@
  */
 import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.ts";
-import { PAGE_SIZE } from "../guest/ram.ts";
+import { PAGE_SIZE } from "../contract/page.ts";
 import {
   ADDR_BLOCK,
   ADDR_FULL,

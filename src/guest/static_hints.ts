@@ -19,7 +19,7 @@ import {
   HINT_RANGE_BYTES_MAX,
   type HintBatch,
   type HintSource,
-} from "./free_page_hints.ts";
+} from "../contract/ports.ts";
 
 /** Reports a fixed list of free ranges for every request. */
 export class StaticHintSource implements HintSource {

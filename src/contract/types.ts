@@ -375,3 +375,16 @@ export interface Result {
   cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
   [key: string]: unknown;
 }
+
+/** How two sets of page digests compare. */
+export interface DigestComparison {
+  memoryEqual: boolean;
+  mismatchedPages: number;
+  /** The first few mismatching pages, as `block+0xoffset`. */
+  mismatchedAddresses: string[];
+  /** Pages left out because the guest held them free. */
+  freePagesExcluded?: number;
+  /** Pages that differ where the guest's balloon lied; not in `mismatchedPages`. */
+  liarMismatchedPages?: number;
+  liarMismatchedAddresses?: string[];
+}

@@ -12,13 +12,13 @@
  * @module
  */
 import { parseCli } from "../util/cli.ts";
-import { loadScenario } from "./load.ts";
-import { KernelShapingUnavailable, runScenario } from "./runner.ts";
-import { resolveScenario } from "./validate.ts";
-import { formatProgress, formatSummary } from "./summary.ts";
-import type { Result, Scenario } from "./types.ts";
-import { DEFAULT_DB, newBatchId, ResultsStore } from "../report/store.ts";
-import { describeMachine, gitCommit } from "../report/machine.ts";
+import { loadScenario } from "../scenario/load.ts";
+import { KernelShapingUnavailable, runScenario } from "../scenario/runner.ts";
+import { resolveScenario } from "../scenario/validate.ts";
+import { formatProgress, formatSummary } from "../scenario/summary.ts";
+import type { Result, Scenario } from "../contract/types.ts";
+import { DEFAULT_DB, newBatchId, ResultsStore } from "./store.ts";
+import { describeMachine, gitCommit } from "./machine.ts";
 
 /** Exit codes. */
 export const EXIT_PASSED = 0, EXIT_FAILED = 1, EXIT_INVALID = 2, EXIT_CRASHED = 3;
