@@ -73,7 +73,7 @@ Deno.test("ci: runs a suite, judges it against the stored baseline, writes JUnit
     for (const r of runs) {
       store.add({
         ...r.result,
-        bytes: { ...r.result.bytes, total: Math.round(r.result.bytes.total / 10) },
+        bytes: { ...r.result.bytes!, total: Math.round(r.result.bytes!.total / 10) },
       }, {
         batch: "tight",
         kind: "ci",

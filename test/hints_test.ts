@@ -58,15 +58,15 @@ Deno.test("real peers: honest hints on a 75 %-free guest send at most 35 % of th
   const r = await runScenario(scenario("honest"));
   assertCompleted(off, "without hints");
   assertCompleted(r, "honest");
-  const ratio = r.bytes.total / off.bytes.total;
+  const ratio = r.bytes!.total / off.bytes!.total;
   console.log(
-    `honest: ${r.bytes.total} of ${off.bytes.total} bytes (${(ratio * 100).toFixed(1)} %), ` +
+    `honest: ${r.bytes!.total} of ${off.bytes!.total} bytes (${(ratio * 100).toFixed(1)} %), ` +
       `${r.totalTimeMs.toFixed(0)} ms against ${off.totalTimeMs.toFixed(0)} ms`,
   );
   assertOk(ratio <= 0.35, `honest hints sent ${(ratio * 100).toFixed(1)} % of the bytes`);
   const h = r.hints!;
   assertOk(h.pagesSkipped > 5000 && h.answered >= 1, JSON.stringify(h));
-  assertEquals(r.pages.skipped, h.pagesSkipped);
+  assertEquals(r.pages!.skipped, h.pagesSkipped);
   assertOk(r.freePagesExcluded! > 6000, `${r.freePagesExcluded} free pages at stop`);
   const last = r.progress.at(-1)!;
   assertEquals(last.hintPagesSkipped, h.pagesSkipped);
@@ -89,7 +89,7 @@ async function timedAgainstBaseline(behaviour: BalloonBehaviour) {
   }
   console.log(
     `${behaviour}: ${r.totalTimeMs.toFixed(0)} ms against ${offMs.toFixed(0)} ms without hints, ` +
-      `${r.bytes.total} bytes, hints ${JSON.stringify(r.hints)}, source RSS ${
+      `${r.bytes!.total} bytes, hints ${JSON.stringify(r.hints)}, source RSS ${
         ((r.wall.rssBytesMax as { source: number }).source / 2 ** 20).toFixed(0)
       } MiB`,
   );
@@ -165,7 +165,7 @@ Deno.test("real peers: the static free map is a hint source too", async () => {
   assertEquals(r.hints!.source, "static");
   assertOk(r.hints!.pagesSkipped >= 4096 - 256, JSON.stringify(r.hints));
   assertEquals(r.freePagesExcluded, 4096);
-  assertOk(r.bytes.total < 0.6 * off.bytes.total, `${r.bytes.total} vs ${off.bytes.total}`);
+  assertOk(r.bytes!.total < 0.6 * off.bytes!.total, `${r.bytes!.total} vs ${off.bytes!.total}`);
 });
 
 Deno.test("real peers: a busy guest over several requests, honest and flooding: memory equal", async () => {

@@ -21,8 +21,8 @@ const idle = (name: string, ram: string, network: NetworkSpec, extra: Partial<Sc
 });
 
 /** The rate the migration stream went at, bytes per second. */
-const rate = (r: { bytes: { total: number }; totalTimeMs: number }) =>
-  (r.bytes.total * 1000) / r.totalTimeMs;
+const rate = (r: { bytes: { total: number } | null; totalTimeMs: number }) =>
+  (r.bytes!.total * 1000) / r.totalTimeMs;
 
 Deno.test("shaped link: a migration over 100 Mbit/s goes at that rate", async () => {
   const r = await runScenario(idle("shaped-100mbit", "16MiB", { bandwidth: "100Mbit" }));
@@ -42,7 +42,7 @@ Deno.test("shaped link: a scheduled drop to 20 Mbit/s slows the rest of the migr
   assertEquals(r.outcome, "completed", r.error);
   assertEquals(r.memoryEqual, true);
   // 500 ms at 12.5 MB/s, the rest at 2.5 MB/s.
-  const expected = 500 + ((r.bytes.total - 6_250_000) * 1000) / 2_500_000;
+  const expected = 500 + ((r.bytes!.total - 6_250_000) * 1000) / 2_500_000;
   assertOk(Math.abs(r.totalTimeMs / expected - 1) < 0.1, `${r.totalTimeMs} ms, ${expected}`);
   assertOk(r.network!.events.some((e) => e.what === "bandwidth 2500000 B/s"));
 });

@@ -15,8 +15,8 @@ Deno.test("an idle guest migrates: memory equal, one bulk pass, zero pages as on
   assertEquals(r.outcome, "completed", r.error);
   assertEquals(r.memoryEqual, true);
   assertEquals(r.passed, true);
-  assertEquals(r.pages.zero, 8192);
-  assertOk(r.bytes.zero <= 8192 + 6, `zero pages cost ${r.bytes.zero} bytes`);
+  assertEquals(r.pages!.zero, 8192);
+  assertOk(r.bytes!.zero <= 8192 + 6, `zero pages cost ${r.bytes!.zero} bytes`);
   assertOk(r.downtimeMs !== null && r.downtimeMs >= 0);
   assertEquals(r.destination?.outcome, "completed");
 });
@@ -40,9 +40,9 @@ Deno.test("a busy guest converges: memory equal, downtime within the limit, work
     "the workload kept running on the destination",
   );
   assertEquals(
-    r.bytes.total,
-    r.bytes.normal + r.bytes.zero + (r.bytes.overhead ?? 0) + (r.bytes.xbzrle ?? 0) +
-      (r.bytes.deflate ?? 0),
+    r.bytes!.total,
+    r.bytes!.normal + r.bytes!.zero + (r.bytes!.overhead ?? 0) + (r.bytes!.xbzrle ?? 0) +
+      (r.bytes!.deflate ?? 0),
   );
 });
 

@@ -51,7 +51,7 @@ Deno.test("sim: a bandwidth-bound transfer takes bytes / bandwidth plus latency"
     warmupMs: 0,
   });
   assertEquals(r.outcome, "completed", r.error);
-  const wireMs = (r.bytes.total * 8) / 100e6 * 1000;
+  const wireMs = (r.bytes!.total * 8) / 100e6 * 1000;
   // Bulk pass on the wire, one more latency for the last byte, one for the ack.
   const expected = wireMs + 2 * 20;
   assertOk(
@@ -157,8 +157,8 @@ async function assertSimAgreesWithReal(scenario: Scenario): Promise<void> {
     `total time: sim ${sim.totalTimeMs.toFixed(0)} ms, real ${real.totalTimeMs.toFixed(0)} ms`,
   );
   assertOk(
-    off(sim.bytes.total, real.bytes.total) <= 0.15,
-    `bytes: sim ${sim.bytes.total}, real ${real.bytes.total}`,
+    off(sim.bytes!.total, real.bytes!.total) <= 0.15,
+    `bytes: sim ${sim.bytes!.total}, real ${real.bytes!.total}`,
   );
 }
 

@@ -29,7 +29,7 @@ async function run(s: Scenario): Promise<Result> {
 
 /** Stream bytes sent after the first full pass (the sync that follows it records what the bulk pass sent). */
 function afterBulk(r: Result): number {
-  return r.bytes.total - r.progress[1].transferredBytes;
+  return r.bytes!.total - r.progress[1].transferredBytes;
 }
 
 /** Runs a pair one after the other and returns XBZRLE's bytes after the bulk pass over plain's. */
@@ -53,8 +53,8 @@ async function pairRatio(xbzrle: Scenario, plain: Scenario) {
 function checkXbzrleStats(r: Result): void {
   const s = r.xbzrle!;
   assertOk(s, "the result has XBZRLE statistics");
-  assertEquals(s.pages, r.pages.xbzrle);
-  assertEquals(s.bytes, r.bytes.xbzrle);
+  assertEquals(s.pages, r.pages!.xbzrle);
+  assertEquals(s.bytes, r.bytes!.xbzrle);
   assertOk(s.pages > 0 && s.bytes > 0, `${s.pages} pages, ${s.bytes} bytes`);
   assertOk(s.cacheSizeBytes > 0 && s.cacheMisses > 0);
   assertOk(s.cacheMissRate > 0 && s.cacheMissRate <= 1);
@@ -75,7 +75,7 @@ Deno.test("xbzrle on the xbrle-seed workload: memory equal, at most 30 % of plai
   );
   checkXbzrleStats(x);
   assertEquals(p.xbzrle, null);
-  assertEquals(p.pages.xbzrle, 0);
+  assertEquals(p.pages!.xbzrle, 0);
 });
 
 Deno.test("xbzrle on a hot set with 64-byte writes: memory equal, at most 30 % of plain's bytes after the bulk pass", async () => {
@@ -111,13 +111,13 @@ Deno.test("compression on a compressible guest: memory equal, at most half of pl
   const c = await run(compressOn);
   const p = await run(compressOff);
   assertOk(
-    c.bytes.total <= p.bytes.total / 2,
-    `compressed ${c.bytes.total} bytes, plain ${p.bytes.total}`,
+    c.bytes!.total <= p.bytes!.total / 2,
+    `compressed ${c.bytes!.total} bytes, plain ${p.bytes!.total}`,
   );
   const s = c.compression!;
   assertOk(s, "the result has compression statistics");
   assertEquals(s.method, "deflate");
-  assertOk(s.pages >= c.pages.deflate && c.pages.deflate > 0);
+  assertOk(s.pages >= c.pages!.deflate && c.pages!.deflate > 0);
   assertOk(s.bytesAfter < s.bytesBefore / 2, `${s.bytesAfter} of ${s.bytesBefore}`);
   assertOk(s.compressMs > 0 && (s.decompressMs ?? 0) > 0);
   assertOk(c.progress.every((r) => r.compression && r.wireBytesPerPage !== undefined));

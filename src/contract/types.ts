@@ -321,8 +321,10 @@ export interface Result {
   totalTimeMs: number;
   setupTimeMs: number;
   iterations: number;
-  bytes: KindCounters;
-  pages: KindCounters;
+  /** Stream bytes by kind of record; null when no peer reported them (the source died). */
+  bytes: KindCounters | null;
+  /** Pages by kind of record; null when no peer reported them. */
+  pages: KindCounters | null;
   progress: ProgressRecord[];
   faults: FaultRecord[];
   expectations: ExpectationResult[];
@@ -333,8 +335,10 @@ export interface Result {
   memoryCheck?: string;
   /** The `counter` workload's invariant on the judged memory (null for other workloads). */
   counterInvariant?: { ok: boolean; detail: string } | null;
-  /** Whether the source guest was still running at the end (it must be, unless the migration completed). */
+  /** Whether the source guest runs at the end, as its peer reported it (it must, unless the migration completed). */
   sourceGuestRunning?: boolean;
+  /** Whether the destination guest runs at the end, as its peer reported it (it must, if and only if the migration completed). */
+  destinationGuestRunning?: boolean;
   /** RAM sections sent, the bulk pass and the stop-and-copy included. */
   rounds?: number;
   converged?: boolean;

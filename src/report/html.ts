@@ -188,8 +188,8 @@ function metricBars(
 function bytesChart(c: Comparison, mode: string): string {
   const kinds: string[] = [];
   const byCase = c.cases.map((k) => {
-    const run = medianBy(k, (r) => r.bytes.total);
-    const counters: Record<string, number> = run?.result?.bytes ?? { total: 0 };
+    const run = medianBy(k, (r) => r.bytes?.total ?? null);
+    const counters: Record<string, number> = run?.result?.bytes ?? {};
     for (const [kind, v] of Object.entries(counters)) {
       if (kind !== "total" && v > 0 && !kinds.includes(kind)) kinds.push(kind);
     }
@@ -224,9 +224,10 @@ function bytesChart(c: Comparison, mode: string): string {
 
 function medianBy(
   k: CaseReport,
-  f: (r: NonNullable<CaseReport["runs"][number]["result"]>) => number,
+  f: (r: NonNullable<CaseReport["runs"][number]["result"]>) => number | null,
 ) {
-  const done = k.runs.filter((r) => r.result).sort((a, b) => f(a.result!) - f(b.result!));
+  const done = k.runs.filter((r) => r.result && f(r.result) !== null)
+    .sort((a, b) => f(a.result!)! - f(b.result!)!);
   return done[(done.length - 1) >> 1];
 }
 

@@ -113,7 +113,9 @@ function formatDone(r: Result): string {
     : `${r.mismatchedPages} pages differ`;
   return `${r.outcome} | total ${formatValue(r.totalTimeMs, "ms")} | downtime ${
     formatValue(r.downtimeMs, "ms")
-  } | ${formatBytes(r.bytes.total)} | ${r.rounds ?? r.iterations} rounds | ${memory}${
+  } | ${r.bytes ? formatBytes(r.bytes.total) : "bytes not reported"} | ${
+    r.rounds ?? r.iterations
+  } rounds | ${memory}${
     r.passed ? "" : " | FAILED " + r.expectations.filter((e) => !e.ok).map((e) => e.name).join(", ")
   }`;
 }

@@ -213,8 +213,8 @@ export function evaluateExpectations(expect: Expectations, result: Result): Expe
     check(
       "bytesMax",
       () => ({
-        ok: result.bytes.total <= max,
-        detail: `${result.bytes.total} bytes, limit ${max}`,
+        ok: result.bytes !== null && result.bytes.total <= max,
+        detail: result.bytes ? `${result.bytes.total} bytes, limit ${max}` : "bytes not reported",
       }),
     );
   }

@@ -31,8 +31,8 @@ export function formatSummary(r: Result): string {
         r.forcedStop ? ", forced stop" : ""
       }`,
     ],
-    ["bytes", kinds(r.bytes, formatBytes)],
-    ["pages", kinds(r.pages, String)],
+    ["bytes", r.bytes ? kinds(r.bytes, formatBytes) : "not reported"],
+    ["pages", r.pages ? kinds(r.pages, String) : "not reported"],
   ];
   if (r.xbzrle) {
     const x = r.xbzrle;

@@ -169,14 +169,19 @@ export function checkInvariants(scenario: Scenario, result: Result): Violation[]
       }
       // Every page went at least once, or a valid free-page hint skipped it.
       const pages = ramPages(scenario);
-      const skipped = result.pages.skipped ?? 0;
-      if (result.pages.total + skipped < pages) {
+      const skipped = result.pages?.skipped ?? 0;
+      if (!result.pages || !result.bytes) {
+        add("figures reported", "a completed migration reported no bytes or pages by kind");
+      } else if (result.pages.total + skipped < pages) {
         add(
           "no page left unsent",
           `${result.pages.total} page records and ${skipped} skipped for ${pages} pages`,
         );
       }
-      if (result.destination && result.destination.receivedBytes !== result.bytes.total) {
+      if (
+        result.bytes && result.destination &&
+        result.destination.receivedBytes !== result.bytes.total
+      ) {
         add(
           "bytes sent arrive",
           `source sent ${result.bytes.total} B, destination received ${result.destination.receivedBytes} B`,
@@ -195,6 +200,7 @@ export function checkInvariants(scenario: Scenario, result: Result): Violation[]
     }
     for (const what of ["bytes", "pages"] as const) {
       const c = result[what];
+      if (!c) continue;
       const sum = Object.entries(c).reduce(
         // Pages skipped by hints are not sent, so not in the total.
         (s, [k, n]) =>
