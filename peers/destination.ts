@@ -157,6 +157,8 @@ async function main(args: string[]): Promise<number> {
       pages,
       blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
       counter: summary.counter,
+      resumeAtMs: summary.resumeAtMs,
+      digestMs: summary.digestMs,
       atMs: systemClock.nowMs(),
     });
   }
@@ -168,6 +170,7 @@ async function main(args: string[]): Promise<number> {
   } else {
     await new Promise((r) => setTimeout(r, Number(values["settle-ms"])));
   }
+  const guestRunning = vcpu?.running ?? false;
   if (vcpu && state) {
     summary.touchesAfterResume = ((await vcpu.stop())?.touches ?? 0) -
       (state as WorkloadState).touches;
@@ -176,7 +179,12 @@ async function main(args: string[]): Promise<number> {
     console.log(JSON.stringify({ ...summary, rssBytesMax: rss.stop() }, null, 2));
     return report.outcome === "completed" ? 0 : 1;
   }
-  await control.send({ type: "result", destination: summary, rssBytesMax: rss.stop() });
+  await control.send({
+    type: "result",
+    destination: summary,
+    rssBytesMax: rss.stop(),
+    guestRunning,
+  });
   control.channel.close();
   return 0;
 }

@@ -29,6 +29,7 @@ import { startHintSource } from "../src/guest/hint_wiring.ts";
 import { limitSocketBuffer } from "../src/net/socket_buffer.ts";
 import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
+import { scenarioSeeds } from "../src/scenario/seeds.ts";
 
 /** Runs the source side; `control` is null when run by hand. */
 async function main(args: string[]): Promise<number> {
@@ -69,7 +70,7 @@ async function main(args: string[]): Promise<number> {
       guest: {
         blocks: [{ name: "pc.ram", bytes: resolved.ramBytes }],
         fill: resolved.fill,
-        seed: resolved.seed,
+        seeds: scenarioSeeds(resolved.seed).guest,
         workload: resolved.workload,
       },
     };
@@ -121,7 +122,7 @@ async function main(args: string[]): Promise<number> {
     ram,
     behaviour: g.balloon ?? "honest",
     clock: systemClock,
-    seed: g.seed,
+    seed: g.seeds.balloon,
     staticFree: g.workload.staticFree ?? [],
   });
   let report: SourceReport;

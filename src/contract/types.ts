@@ -374,7 +374,10 @@ export interface Result {
   /** Faults that never fired, and why. */
   faultsNotFired?: { index: number; action: string; at: FaultTrigger; reason: string }[];
   /** The link between the peers: direct, the shaping proxy or the kernel, and what it did. */
-  network?: { link: "direct" | "proxy" | "kernel"; events: { atMs: number; what: string }[] };
+  network?: {
+    link: "direct" | "proxy" | "kernel" | "sim";
+    events: { atMs: number; what: string }[];
+  };
   /** What the run left behind after the runner cleaned up (all empty when clean). */
   cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
   [key: string]: unknown;

@@ -129,6 +129,10 @@ export type ControlMessage =
     lied?: Uint8Array | null;
     /** Source only: the report of the attempt just ended. */
     report?: SourceReport;
+    /** Destination only: when its guest resumed (peer clock). */
+    resumeAtMs?: number;
+    /** Destination only: milliseconds its digest took, before the guest resumed. */
+    digestMs?: number;
     atMs: number;
   }
   | {
@@ -136,7 +140,7 @@ export type ControlMessage =
     source?: SourceReport;
     destination?: DestinationSummary;
     rssBytesMax: number;
-    /** Source only: whether its vCPU was still running when the runner said quit. */
+    /** Whether its guest's vCPU was still running when the runner said quit. */
     guestRunning?: boolean;
   }
   | { type: "error"; message: string };

@@ -201,7 +201,7 @@ async function simulate(
   const guestConfig = {
     blocks: [{ name: "pc.ram", bytes: 16 << 20 }],
     fill: "random" as const,
-    seed,
+    seeds: { fill: seed, workload: seed + 1, balloon: seed + 2 },
     workload: {
       kind: "random" as const,
       touchesPerSec: busy.touchesPerSec,

@@ -123,7 +123,7 @@ Deno.test("replay reproduces a guest from its seed and touch count", () => {
   const config = {
     blocks: [{ name: "pc.ram", bytes: 128 * PAGE_SIZE }],
     fill: "random" as const,
-    seed: 5,
+    seeds: { fill: 5, workload: 6, balloon: 7 },
     workload: cfg("random"),
   };
   assertEquals(digestRam(replayGuest(config, 300)), digestRam(replayGuest(config, 300)));

@@ -26,11 +26,6 @@ export interface HintWiring {
   driver: BalloonDriver | null;
 }
 
-/** The balloon driver's seed, derived from the scenario seed (apart from the fill's and the workload's). */
-export function balloonSeed(seed: number): number {
-  return (seed * 104_729 + 31) % 2 ** 52;
-}
-
 /** What the hint source needs of the migration's configuration. */
 export interface HintConfig {
   capabilities: { freePageHints?: boolean };
@@ -67,7 +62,7 @@ export function startHintSource(
     blocks: options.ram.blocks,
     behaviour: options.behaviour,
     clock: options.clock,
-    prng: new Prng(balloonSeed(options.seed)),
+    prng: new Prng(options.seed),
     slowDelayMs: 2 * config.hintTimeoutMs,
   });
   return { source: device, driver };

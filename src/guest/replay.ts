@@ -12,7 +12,7 @@
  * const ram = replayGuest({
  *   blocks: [{ name: "pc.ram", bytes: 1 << 20 }],
  *   fill: "random",
- *   seed: 3,
+ *   seeds: { fill: 3, workload: 4, balloon: 5 },
  *   workload: { kind: "random", touchesPerSec: 100, writeBytes: 8 },
  * }, 50);
  * console.log(ram.totalPages); // 256
@@ -28,19 +28,24 @@ import type { WorkloadConfig } from "./workload.ts";
 import type { BalloonBehaviour } from "../contract/types.ts";
 import type { BlockSpec } from "./ram.ts";
 
+/** The guest's own random streams, each forked from the scenario seed by name. */
+export interface GuestSeeds {
+  /** The initial content. */
+  fill: number;
+  /** The workload's touches. */
+  workload: number;
+  /** The balloon driver's choices. */
+  balloon: number;
+}
+
 /** The source guest, as the runner configures it. */
 export interface GuestConfig {
   blocks: BlockSpec[];
   fill: FillKind;
-  seed: number;
+  seeds: GuestSeeds;
   workload: WorkloadConfig;
   /** How the guest's balloon driver answers free-page hint requests (default honest). */
   balloon?: BalloonBehaviour;
-}
-
-/** The workload's seed, derived from the scenario seed (kept apart from the fill's). */
-export function workloadSeed(seed: number): number {
-  return (seed * 7919 + 17) % 2 ** 52;
 }
 
 /**
@@ -52,8 +57,8 @@ export function bootGuest(
   config: GuestConfig,
   ram: Ram = createRam(config.blocks),
 ): { ram: Ram; workload: Workload } {
-  fillRam(ram, { fill: config.fill, seed: config.seed });
-  const workload = Workload.fresh(config.workload, workloadSeed(config.seed));
+  fillRam(ram, { fill: config.fill, seed: config.seeds.fill });
+  const workload = Workload.fresh(config.workload, config.seeds.workload);
   workload.boot(ram);
   return { ram, workload };
 }

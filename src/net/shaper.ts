@@ -55,8 +55,10 @@ export interface ShapingProxyOptions {
   jitterMs?: number;
   /** Bandwidth changes, in ms since the source connected. */
   schedule?: { atMs: number; bandwidthBytesPerSec: number }[];
-  /** Seeds the jitter and the corrupted bits. */
+  /** Seeds the jitter. */
   seed?: number;
+  /** Seeds the corrupted bits (default: `seed`), a stream of its own so that a fault does not move the jitter. */
+  corruptSeed?: number;
   /** Address to listen on (default 127.0.0.1). */
   hostname?: string;
 }
@@ -93,6 +95,7 @@ export class ShapingProxy {
   #target: { hostname: string; port: number };
   #o: Required<Omit<ShapingProxyOptions, "hostname">>;
   #prng: Prng;
+  #corruptPrng: Prng;
   #closed = false;
   #stop = new AbortController();
   #stalledUntil = 0;
@@ -119,8 +122,10 @@ export class ShapingProxy {
       jitterMs: options.jitterMs ?? 0,
       schedule: options.schedule ?? [],
       seed: options.seed ?? 1,
+      corruptSeed: options.corruptSeed ?? options.seed ?? 1,
     };
     this.#prng = new Prng(this.#o.seed);
+    this.#corruptPrng = new Prng(this.#o.corruptSeed);
     this.done = this.#run();
   }
 
@@ -278,7 +283,7 @@ export class ShapingProxy {
   corruptAt(data: Uint8Array, offset: number): void {
     for (const r of this.#corrupt) {
       const from = Math.max(r.from, offset), to = Math.min(r.to, offset + data.length);
-      for (let i = from; i < to; i++) data[i - offset] ^= 1 << this.#prng.nextInt(8);
+      for (let i = from; i < to; i++) data[i - offset] ^= 1 << this.#corruptPrng.nextInt(8);
     }
     if (this.#corrupt.length) {
       this.#corrupt = this.#corrupt.filter((r) => r.to > offset + data.length);

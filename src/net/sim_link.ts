@@ -36,7 +36,10 @@ export interface SimLinkOptions {
   latencyMs?: number;
   /** Uniform jitter in [0, jitterMs) added to each packet's latency. */
   jitterMs?: number;
+  /** Seeds the jitter. */
   seed?: number;
+  /** Seeds the corrupted bits (default: `seed`), a stream of its own so that a fault does not move the jitter. */
+  corruptSeed?: number;
   /** Idle timeout of reads and writes (default: none). */
   idleTimeoutMs?: number;
   /** Unread bytes a direction holds before writes wait (default 8 MiB). */
@@ -85,6 +88,7 @@ class Direction {
     readonly clock: SchedulingClock,
     readonly o: Required<SimLinkOptions>,
     readonly prng: Prng,
+    readonly corruptPrng: Prng = prng,
   ) {
     this.ring = new Uint8Array(o.windowBytes);
   }
@@ -171,8 +175,8 @@ class Direction {
     if (this.corruptLeft > 0) {
       // Flip bits at seeded positions of the bytes just sent.
       for (let i = 0; i < n && this.corruptLeft > 0; i++) {
-        if (this.prng.nextInt(Math.max(1, this.corruptSpan)) < this.corruptLeft) {
-          r[(this.#tail + i) % r.length] ^= 1 << this.prng.nextInt(8);
+        if (this.corruptPrng.nextInt(Math.max(1, this.corruptSpan)) < this.corruptLeft) {
+          r[(this.#tail + i) % r.length] ^= 1 << this.corruptPrng.nextInt(8);
           this.corruptLeft--;
         }
         this.corruptSpan--;
@@ -255,11 +259,12 @@ export function simLinkPair(clock: SchedulingClock, options: SimLinkOptions = {}
     latencyMs: options.latencyMs ?? 0,
     jitterMs: options.jitterMs ?? 0,
     seed: options.seed ?? 1,
+    corruptSeed: options.corruptSeed ?? options.seed ?? 1,
     idleTimeoutMs: options.idleTimeoutMs ?? Infinity,
     windowBytes: options.windowBytes ?? 8 * 1024 * 1024,
   };
   const prng = new Prng(o.seed);
-  const ab = new Direction(clock, o, prng);
+  const ab = new Direction(clock, o, prng, new Prng(o.corruptSeed));
   const ba = new Direction(clock, { ...o, windowBytes: 64 * 1024 }, prng);
   const end = (out: Direction, inn: Direction): Link => ({
     write: (d) => out.write(d),

@@ -14,7 +14,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { DIGEST_BYTES } from "../guest/digest.ts";
+import { DIGEST_BYTES, digestRam } from "../guest/digest.ts";
 import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
 import { popcount32 } from "../guest/dirty_log.ts";
 import type {
@@ -80,6 +80,45 @@ class Tally {
     }
     return r;
   }
+}
+
+/**
+ * A guest's memory as a peer hands it to the checker: page digests (a peer
+ * in another process) or the RAM itself (a peer in this process, read while
+ * its guest stands still).
+ */
+export type PageImage =
+  | { kind: "digests"; digests: Uint8Array; blocks: { name: string; pages: number }[] }
+  | { kind: "ram"; ram: Ram };
+
+/**
+ * Compares two memories of the same guest, whichever form each peer gave;
+ * a RAM is digested when the other side gave digests.
+ *
+ * @example
+ * ```ts
+ * import { compareImages } from "./checker.ts";
+ * import { createRam } from "../guest/ram.ts";
+ * const a = createRam([{ name: "pc.ram", bytes: 1 << 20 }]);
+ * const b = createRam([{ name: "pc.ram", bytes: 1 << 20 }]);
+ * b.blocks[0].bytes[5000] = 1;
+ * const r = compareImages({ kind: "ram", ram: a }, { kind: "ram", ram: b });
+ * console.log(r.mismatchedPages, r.mismatchedAddresses); // 1 ["pc.ram+0x1000"]
+ * ```
+ */
+export function compareImages(
+  expected: PageImage,
+  actual: PageImage,
+  options: CompareOptions = {},
+): DigestComparison {
+  if (expected.kind === "ram" && actual.kind === "ram") {
+    return compareRams(expected.ram, actual.ram, options);
+  }
+  const digests = (i: PageImage) => i.kind === "ram" ? digestRam(i.ram) : i.digests;
+  const blocks = expected.kind === "ram"
+    ? expected.ram.blocks.map((b) => ({ name: b.name, pages: b.pages }))
+    : expected.blocks;
+  return compareDigests(digests(expected), digests(actual), blocks, options);
 }
 
 /**

@@ -22,12 +22,16 @@ import type { ResolvedScenario } from "./validate.ts";
 /** What a run found. */
 export interface RunFacts {
   source: SourceReport;
+  /** False when the source died before it reported: its figures by kind are unknown (null). */
+  sourceReported?: boolean;
   destination: DestinationSummary | null;
   /** Completed: destination against source; otherwise: source against a replay of its workload. */
   comparison: DigestComparison | null;
   counter: { ok: boolean; detail: string } | null;
   downtimeMs: number | null;
   sourceGuestRunning: boolean;
+  /** Whether the destination guest runs at the end. */
+  destinationGuestRunning?: boolean;
   progress: ProgressRecord[];
   /** Figures that depend on the host machine. */
   wall: Record<string, unknown>;
@@ -44,6 +48,7 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
   const src = f.source;
   const dst = f.destination;
   const cmp = f.comparison;
+  const reported = f.sourceReported ?? true;
   const totalTimeMs = (src.ackAtMs ?? src.endAtMs) - src.startAtMs;
   const setupTimeMs = src.setupDoneAtMs - src.startAtMs;
   const wall: Record<string, unknown> = { ...f.wall };
@@ -57,7 +62,9 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
         bandwidthBytesPerSec: p.bandwidthBytesPerSec,
         expectedDowntimeMs: p.expectedDowntimeMs,
       })),
-      throughputBytesPerSec: totalTimeMs > 0 ? (src.bytes.total * 1000) / totalTimeMs : 0,
+      throughputBytesPerSec: totalTimeMs > 0 && reported
+        ? (src.bytes.total * 1000) / totalTimeMs
+        : null,
     });
     if (src.compression) {
       wall.compression = {
@@ -90,6 +97,9 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
       : "source guest intact: equals a replay of its workload",
     counterInvariant: f.counter,
     sourceGuestRunning: f.sourceGuestRunning,
+    ...(f.destinationGuestRunning !== undefined
+      ? { destinationGuestRunning: f.destinationGuestRunning }
+      : {}),
     downtimeMs: f.downtimeMs,
     totalTimeMs,
     setupTimeMs,
@@ -97,8 +107,12 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
     rounds: src.rounds,
     converged: src.converged,
     forcedStop: src.forced,
-    bytes: src.bytes,
-    pages: src.hints ? { ...src.pages, skipped: src.hints.pagesSkipped } : src.pages,
+    bytes: reported ? src.bytes : null,
+    pages: !reported
+      ? null
+      : src.hints
+      ? { ...src.pages, skipped: src.hints.pagesSkipped }
+      : src.pages,
     xbzrle: src.xbzrle ?? null,
     compression,
     progress: f.progress,

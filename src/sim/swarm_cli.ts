@@ -12,7 +12,7 @@
  */
 import { parseCli } from "../util/cli.ts";
 import { resolveScenario } from "../scenario/validate.ts";
-import { runSimulation } from "../scenario/sim_runner.ts";
+import { runSimulation } from "../scenario/runner.ts";
 import type { Result } from "../contract/types.ts";
 import { checkInvariants, drawScenario, swarmSeed, type Violation } from "./swarm.ts";
 

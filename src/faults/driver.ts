@@ -1,50 +1,43 @@
 /**
- * Faults between real peers, on the runner's side: feeds the
- * {@link FaultSchedule} with the source's phase and byte notices and a timer,
- * carries out what fires (the link through the shaping proxy or the kernel
- * link, kill -9, SIGSTOP for a duration then SIGCONT, cancel over the control
- * channel) and writes the report: which fault fired, when (phase, round,
- * bytes, time) and what the harness observed afterwards.
+ * The fault driver, one for both modes: feeds the {@link FaultSchedule} with
+ * the source's phase and byte notices and with time on the run's clock,
+ * carries out what fires through the mode's {@link FaultTargets} (real mode:
+ * the shaping proxy or kernel link, signals to the peer processes, cancel
+ * over the control channel; simulation: the simulated link, the stepped vCPU
+ * and the engine's abort signal) and writes the report: which fault fired,
+ * when (phase, round, bytes, time) and what the harness observed afterwards.
  *
  * @example
- * ```ts ignore
- * const faults = new RealFaults(scenario.faults, env);
- * const holds = faults.sourceHolds; // goes into the source's configuration
- * faults.start(startAtMs);
- * await faults.phase("round", 2, { bytes: 123456, atMs });
- * await faults.settle();
- * const records = faults.records(attempts);
+ * ```ts
+ * import { FaultDriver } from "./driver.ts";
+ * import type { Clock } from "../util/clock.ts";
+ * const done: string[] = [];
+ * const driver = new FaultDriver([{ at: { phase: "bulk" }, action: "cancel" }], {
+ *   clock: systemClock,
+ *   targets: {
+ *     cutLink() {}, partition() {}, corrupt() {}, kill() {}, stop() {},
+ *     cancel: () => void done.push("cancel"),
+ *   },
+ *   log: () => {},
+ * });
+ * driver.start();
+ * await driver.phase("bulk", 0, { bytes: 0 });
+ * driver.close();
+ * console.log(done); // ["cancel"]
  * ```
  * @module
  */
 import type { FaultPhase, FaultRecord, FaultSpec, FaultTrigger } from "../contract/types.ts";
-import { systemClock } from "../util/clock.ts";
-import { type FaultTargets, injectFault, type PeerRole } from "./inject.ts";
+import type { Clock } from "../util/clock.ts";
+import { type FaultTargets, injectFault } from "./inject.ts";
 import { describeTrigger, FaultSchedule, type Firing } from "./schedule.ts";
 
-/** A peer process as the fault injector sees it. */
-export interface FaultProcess {
-  readonly pid: number;
-  kill(signal: Deno.Signal): void;
-  /** Set when a fault killed it. */
-  killed: boolean;
-}
-
-/** The link faults of the link in use (shaping proxy or kernel link). */
-export interface LinkFaults {
-  cut(atByte: number): void | Promise<void>;
-  partition(durationMs: number, atByte: number): void | Promise<void>;
-  corrupt(bytes: number, atByte: number): void | Promise<void>;
-}
-
-/** What the runner gives the fault driver. */
-export interface RealFaultEnv {
-  /** The current process of a role (the destination changes on retry). */
-  process(role: PeerRole): FaultProcess;
-  /** The current attempt's link, or null when the peers are connected directly. */
-  link(): LinkFaults | null;
-  /** Asks the source to cancel the migration. */
-  cancel(): Promise<void>;
+/** What the harness gives the fault driver. */
+export interface FaultDriverEnv {
+  /** The run's clock: time triggers and the ends of stops are measured on it. */
+  clock: Clock;
+  /** What carries out faults in this mode (always the current attempt's link and peers). */
+  targets: FaultTargets;
   log(line: string): void;
 }
 
@@ -77,12 +70,13 @@ interface Fired {
   notes: string[];
 }
 
-/** Drives a scenario's faults against real peer processes. */
-export class RealFaults {
+/** Drives a scenario's faults, in either mode. */
+export class FaultDriver {
   readonly schedule: FaultSchedule;
-  #env: RealFaultEnv;
+  #env: FaultDriverEnv;
   #startAtMs = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #started = false;
+  #timer = new AbortController();
   #pending = new Set<Promise<void>>();
   #fired: Fired[] = [];
   #attempt = 1;
@@ -90,7 +84,7 @@ export class RealFaults {
   #closed = false;
 
   /** A driver for `faults` (validated). */
-  constructor(faults: readonly FaultSpec[], env: RealFaultEnv) {
+  constructor(faults: readonly FaultSpec[], env: FaultDriverEnv) {
     this.schedule = new FaultSchedule(faults);
     this.#env = env;
   }
@@ -105,11 +99,18 @@ export class RealFaults {
     return this.schedule.byteMarks;
   }
 
-  /** Marks the start of the migration (runner clock) and arms the time triggers, once. */
-  start(startAtMs: number): void {
-    if (this.#startAtMs) return;
-    this.#startAtMs = startAtMs;
-    this.#arm();
+  /** Marks the start of the migration (now, on the run's clock) and arms the time triggers, once. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#startAtMs = this.#env.clock.nowMs();
+    // Not tracked: settle() waits for faults under way, not for triggers still to come.
+    this.#timeTriggers().catch((e) => this.#env.log(`fault timer failed: ${(e as Error).message}`));
+  }
+
+  /** Milliseconds since {@link start}, on the run's clock. */
+  sinceStartMs(): number {
+    return this.#env.clock.nowMs() - this.#startAtMs;
   }
 
   /** The attempt now running (1, then 2 after a retry). */
@@ -123,19 +124,15 @@ export class RealFaults {
   }
 
   /** The source (or for `resume` the destination) begins a phase; fires what matches. */
-  async phase(
-    phase: FaultPhase,
-    round: number,
-    at: { bytes: number; atMs: number },
-  ): Promise<void> {
+  async phase(phase: FaultPhase, round: number, at: { bytes: number }): Promise<void> {
     this.#bytes = at.bytes;
-    await this.#fire(this.schedule.phase(phase, round, { ...at, atMs: at.atMs - this.#startAtMs }));
+    await this.#fire(this.schedule.phase(phase, round, { ...at, atMs: this.sinceStartMs() }));
   }
 
   /** The source's stream reached a byte mark; fires what matches. */
-  async bytes(bytes: number, atMs: number): Promise<void> {
+  async bytes(bytes: number): Promise<void> {
     this.#bytes = bytes;
-    await this.#fire(this.schedule.bytes(bytes, atMs - this.#startAtMs));
+    await this.#fire(this.schedule.bytes(bytes, this.sinceStartMs()));
   }
 
   /** Whether a `resume` fault has yet to fire. */
@@ -150,23 +147,21 @@ export class RealFaults {
     while (this.#pending.size) await Promise.all(this.#pending);
   }
 
-  /** Disarms the timer; faults that have not fired stay unfired. */
+  /** Disarms the time triggers; faults that have not fired stay unfired. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#timer.abort();
   }
 
-  #arm(): void {
-    clearTimeout(this.#timer);
-    const next = this.schedule.nextTimeMs();
-    if (next === null || this.#closed) return;
-    const wait = this.#startAtMs + next - systemClock.nowMs();
-    this.#timer = setTimeout(() => {
-      const p = this.#fire(
-        this.schedule.time(systemClock.nowMs() - this.#startAtMs, this.#bytes),
-      ).finally(() => this.#arm());
-      this.#track(p);
-    }, Math.max(0, wait));
+  async #timeTriggers(): Promise<void> {
+    const clock = this.#env.clock;
+    for (;;) {
+      const next = this.schedule.nextTimeMs();
+      if (next === null || this.#closed) return;
+      await clock.sleep(this.#startAtMs + next - clock.nowMs(), this.#timer.signal);
+      if (this.#closed) return;
+      await this.#fire(this.schedule.time(this.sinceStartMs(), this.#bytes));
+    }
   }
 
   #track(p: Promise<void>): void {
@@ -180,7 +175,7 @@ export class RealFaults {
       const fired: Fired = {
         firing,
         attempt: this.#attempt,
-        atMs: systemClock.nowMs(),
+        atMs: this.#env.clock.nowMs(),
         notes: [],
       };
       this.#fired.push(fired);
@@ -199,48 +194,25 @@ export class RealFaults {
   }
 
   #targets(notes: string[]): FaultTargets {
-    const env = this.#env;
-    const link = (what: string) => {
-      const l = env.link();
-      if (!l) throw new Error(`${what} needs a link the runner controls, and there is none`);
-      return l;
-    };
-    const signal = (role: PeerRole, sig: Deno.Signal) => {
-      const p = env.process(role);
-      try {
-        p.kill(sig);
-        return true;
-      } catch (e) {
-        notes.push(`${sig} to the ${role} failed: ${(e as Error).message}`);
-        return false;
-      }
-    };
+    const t = this.#env.targets;
+    const clock = this.#env.clock;
     return {
-      cutLink: (at) => link("cut-link").cut(at),
-      partition: (ms, at) => link("partition").partition(ms, at),
-      corrupt: (n, at) => link("corrupt").corrupt(n, at),
-      kill: (role) => {
-        const p = env.process(role);
-        if (signal(role, "SIGKILL")) {
-          p.killed = true;
-          notes.push(`the ${role} (pid ${p.pid}) was killed with SIGKILL`);
-        }
+      cutLink: (at) => t.cutLink(at),
+      partition: (ms, at) => t.partition(ms, at),
+      corrupt: (n, at) => t.corrupt(n, at),
+      kill: async (role) => {
+        await t.kill(role);
+        notes.push(`the ${role} was killed`);
       },
-      stop: (role, ms) => {
-        if (!signal(role, "SIGSTOP")) return;
-        const pid = env.process(role).pid;
-        notes.push(`the ${role} (pid ${pid}) was stopped with SIGSTOP for ${ms} ms`);
-        this.#track(
-          systemClock.sleep(ms).then(() => {
-            const p = env.process(role);
-            if (p.pid !== pid || p.killed) return;
-            if (signal(role, "SIGCONT")) notes.push(`SIGCONT after ${ms} ms`);
-          }),
-        );
+      stop: async (role, ms) => {
+        await t.stop(role, ms);
+        // The target continues the peer `ms` from now on the same clock; settle() waits past that.
+        this.#track(clock.sleep(ms));
+        notes.push(`the ${role} was stopped for ${ms} ms`);
       },
       cancel: async () => {
-        await env.cancel();
-        notes.push("the runner asked the source to cancel");
+        await t.cancel();
+        notes.push("the harness cancelled the migration");
       },
     };
   }
