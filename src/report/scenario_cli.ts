@@ -33,7 +33,16 @@ import type { Result, Scenario } from "../contract/types.ts";
 import { DEFAULT_DB, newBatchId, ResultsStore } from "./store.ts";
 import { describeMachine, gitCommit } from "./machine.ts";
 
-/** Exit codes. */
+/**
+ * Exit codes: 0 every expectation held, 1 an expectation failed, 2 the
+ * scenario or its options are invalid, 3 the harness itself crashed.
+ *
+ * @example
+ * ```ts ignore
+ * import { EXIT_INVALID, main } from "./scenario_cli.ts";
+ * console.log((await main(["--mode", "fast"])) === EXIT_INVALID); // true
+ * ```
+ */
 export const EXIT_PASSED = 0, EXIT_FAILED = 1, EXIT_INVALID = 2, EXIT_CRASHED = 3;
 
 const OPTIONS = {
@@ -111,7 +120,15 @@ function checkOptions(args: string[]): Options | string {
   };
 }
 
-/** Runs the CLI; returns the exit code. */
+/**
+ * Runs the CLI; returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./scenario_cli.ts";
+ * Deno.exit(await main(["default", "--mode", "sim", "--no-db"]));
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   const options = checkOptions(args);
   if (typeof options === "string") {

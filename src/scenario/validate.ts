@@ -113,6 +113,12 @@ const keys = <T>(all: Record<KeysOfUnion<T>, true>): readonly string[] => Object
  * The fields of every object in a scenario, by path (`[]`: each element of a
  * list). Anything else is an unknown field. Each list is checked against its
  * contract type, so a field added to the type must be added here.
+ *
+ * @example
+ * ```ts
+ * import { SCENARIO_FIELDS } from "./validate.ts";
+ * console.log(SCENARIO_FIELDS["faults[].at"]); // ["phase", "round", "afterBytes", "afterMs"]
+ * ```
  */
 export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
   "": keys<Scenario>({
@@ -228,8 +234,16 @@ function objectAt(
 
 /**
  * Resolves a scenario; `resolved` is undefined when `errors` is not empty.
- * `warnings` lists what is accepted but has no effect (a parameter of a
+ * `errors` lists every problem at once, each naming its field by its full
+ * path; `warnings` lists what is accepted but has no effect (a parameter of a
  * capability that is off).
+ *
+ * @example
+ * ```ts
+ * import { resolveScenario } from "./validate.ts";
+ * const { errors } = resolveScenario({ name: "x", expect: { downtimeMax: 1 } });
+ * console.log(errors); // ["expect.downtimeMax: unknown field (did you mean downtimeMsMax?)"]
+ * ```
  */
 export function resolveScenario(
   input: unknown,

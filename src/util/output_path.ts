@@ -14,7 +14,16 @@
  * @module
  */
 
-/** Options of {@link outputPathProblem}. */
+/**
+ * Options of {@link outputPathProblem}.
+ *
+ * @example
+ * ```ts
+ * import { type OutputPathOptions, outputPathProblem } from "./output_path.ts";
+ * const options: OutputPathOptions = { createsFolders: true };
+ * console.log(outputPathProblem(".ferry/results.db", "--db", options)); // null where . can be written
+ * ```
+ */
 export interface OutputPathOptions {
   /**
    * The writer creates missing folders (as the results store does): a
