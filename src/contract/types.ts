@@ -1,7 +1,8 @@
 /**
- * The scenario and result contract (see design.md). Field names here are
- * public: scripts, CI suites and other people's scenario files rely on them.
- * Add fields freely; rename none.
+ * The scenario and result contract, documented field by field in
+ * docs/scenario.md. Field names here are public: scripts, CI suites and other
+ * people's scenario files rely on them. Add fields freely (and to
+ * docs/scenario.md and the validator's field lists); rename none.
  *
  * @example
  * ```ts
@@ -113,17 +114,26 @@ export interface SimSpec {
   cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
 }
 
-/** What the scenario expects of the run. */
+/**
+ * What the scenario expects of the run. These are the only keys: any other
+ * is an unknown field and makes the scenario invalid (docs/scenario.md).
+ */
 export interface Expectations {
+  /** How the migration ends. Default "completed". */
   outcome?: Outcome;
-  /** null: nothing to compare (the guest died with its process; goes with `guestLost: true`). */
+  /**
+   * Whether the judged memory is equal. Default true (null when `guestLost`
+   * is true); null: nothing to compare (the guest died with its process).
+   */
   memoryEqual?: boolean | null;
   /** The guest died with a killed peer (kill-source before the switchover). Default false. */
   guestLost?: boolean;
+  /** Most milliseconds the guest may be down (a run whose guest never moved fails it). */
   downtimeMsMax?: number;
+  /** Most milliseconds from migration start to its end. */
   totalTimeMsMax?: number;
+  /** Most stream bytes in all (`bytes.total`; a run that reports none fails it). */
   bytesMax?: number;
-  [key: string]: unknown;
 }
 
 /** A scenario, as a typed object or JSON. */

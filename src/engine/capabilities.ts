@@ -18,6 +18,7 @@
  */
 import { parseBandwidth, parseSize } from "../util/size.ts";
 import { PAGE_SIZE } from "../contract/page.ts";
+import { nearest } from "../util/nearest.ts";
 import { compressMethods } from "./compress.ts";
 
 /** A parameter: its name, default, parser and a line of documentation. */
@@ -312,40 +313,6 @@ export function resolveMigration(
   }
   // The table above is the type's source: every declared parameter was set.
   return { config: config as MigrationConfig, errors, warnings };
-}
-
-/**
- * " (did you mean X?)" for the known name nearest to `name`, or the list of
- * known names when none is near.
- */
-export function nearest(name: string, known: readonly string[]): string {
-  let best = "";
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  if (best && bestDistance <= Math.max(2, Math.floor(best.length / 3))) {
-    return ` (did you mean ${best}?)`;
-  }
-  return known.length ? ` (known: ${known.join(", ")})` : "";
-}
-
-/** Levenshtein distance, two rows. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        prev[j] + 1,
-        row[j - 1] + 1,
-        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }
 
 /** Helpers for capability declarations in other files. */

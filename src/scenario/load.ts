@@ -1,18 +1,32 @@
 /**
  * Loads a scenario by name (`scenarios/NAME.ts`) or from a file (`.ts` with
- * a named export `scenario`, or `.json`). Errors say which file and what.
+ * a named export `scenario`, or `.json`). Errors say which file and what, in
+ * one sentence; an unknown name suggests the nearest known one. The loaded
+ * value is not checked here: `resolveScenario` does that.
  *
  * @example
  * ```ts ignore
+ * import { loadScenario } from "./load.ts";
  * const s = await loadScenario("default");
  * ```
  * @module
  */
 import type { Scenario } from "../contract/types.ts";
+import { nearest } from "../util/nearest.ts";
 
 const SCENARIOS = new URL("../../scenarios/", import.meta.url);
 
-/** Loads a scenario. Throws TypeError naming the file on any problem. */
+/**
+ * Loads a scenario. Throws TypeError naming the file on any problem: not
+ * found, a folder, neither `.ts` nor `.json`, unreadable, not valid JSON, a
+ * module that does not load or has no named export `scenario`.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadScenario } from "./load.ts";
+ * const s = await loadScenario("./my_scenario.json");
+ * ```
+ */
 export async function loadScenario(nameOrFile: string): Promise<Scenario> {
   const isPath = nameOrFile.includes("/") || nameOrFile.endsWith(".ts") ||
     nameOrFile.endsWith(".json");
@@ -20,14 +34,27 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
     ? new URL(nameOrFile, `file://${Deno.cwd()}/`)
     : new URL(`${nameOrFile}.ts`, SCENARIOS);
   const path = decodeURIComponent(url.pathname);
+  let info: Deno.FileInfo;
   try {
-    await Deno.stat(url);
-  } catch {
-    const hint = isPath ? "" : ` (known: ${(await listScenarios()).join(", ")})`;
+    info = await Deno.stat(url);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
+      throw new TypeError(`${path}: cannot be read: ${(e as Error).message}`);
+    }
+    const hint = isPath ? "" : nearest(nameOrFile, await listScenarios());
     throw new TypeError(`Scenario "${nameOrFile}" not found: no file ${path}${hint}`);
   }
+  if (info.isDirectory) throw new TypeError(`${path}: is a folder, not a scenario file`);
+  if (!path.endsWith(".json") && !path.endsWith(".ts")) {
+    throw new TypeError(`${path}: a scenario file ends in .ts or .json`);
+  }
   if (path.endsWith(".json")) {
-    const text = await Deno.readTextFile(url);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(url);
+    } catch (e) {
+      throw new TypeError(`${path}: cannot be read: ${(e as Error).message}`);
+    }
     try {
       return JSON.parse(text);
     } catch (e) {
@@ -40,11 +67,21 @@ export async function loadScenario(nameOrFile: string): Promise<Scenario> {
   } catch (e) {
     throw new TypeError(`${path}: cannot be loaded: ${(e as Error).message}`);
   }
-  if (!mod.scenario) throw new TypeError(`${path}: has no named export "scenario"`);
+  if (!("scenario" in mod) || mod.scenario === undefined) {
+    throw new TypeError(`${path}: has no named export "scenario"`);
+  }
   return mod.scenario;
 }
 
-/** Names of the scenarios in `scenarios/`. */
+/**
+ * Names of the scenarios in `scenarios/`.
+ *
+ * @example
+ * ```ts ignore
+ * import { listScenarios } from "./load.ts";
+ * console.log(await listScenarios()); // ["compressible_compress", ..., "default", ...]
+ * ```
+ */
 export async function listScenarios(): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(SCENARIOS)) {

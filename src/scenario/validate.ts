@@ -1,7 +1,10 @@
 /**
  * Scenario validation: turns a scenario (typed object or parsed JSON) into
  * the resolved numbers the runner uses, and reports every error at once, each
- * naming its field (`guest.ram: ...`).
+ * naming its field (`guest.ram: ...`). The contract is strict: a key that is
+ * not a field, at any depth, is an error naming its full path and the nearest
+ * field (`expect.downtimeMax: unknown field (did you mean downtimeMsMax?)`).
+ * The contract is documented in docs/scenario.md.
  *
  * @example
  * ```ts
@@ -17,7 +20,19 @@ import { PAGE_SIZE, RAM_BYTES_MAX } from "../guest/ram.ts";
 import type { WorkloadConfig } from "../guest/workload.ts";
 import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
-import type { BalloonBehaviour, Expectations, FaultSpec, Scenario } from "../contract/types.ts";
+import { nearest } from "../util/nearest.ts";
+import type {
+  BalloonBehaviour,
+  Expectations,
+  FaultSpec,
+  FaultTrigger,
+  GuestSpec,
+  MigrationSpec,
+  NetworkSpec,
+  Scenario,
+  SimSpec,
+  WorkloadSpec,
+} from "../contract/types.ts";
 
 /** A scenario with every field resolved to numbers and defaults. */
 export interface ResolvedScenario {
@@ -86,28 +101,149 @@ const WRITE_BYTES: Record<string, number> = { "xbrle-seed": 1, counter: 1 };
 
 const BALLOON = ["honest", "silent", "slow", "stale", "flood", "garbage", "liar"];
 const FILLS = ["zero", "random", "compressible"];
-const TOP_KEYS = new Set([
-  "name",
-  "description",
-  "seed",
-  "mode",
-  "guest",
-  "migration",
-  "network",
-  "faults",
-  "expect",
-  "warmupMs",
-  "settleMs",
-  "retry",
-  "sim",
-]);
 const COST_KINDS = ["normal", "zero", "xbzrle", "deflate"] as const;
 type CostKind = typeof COST_KINDS[number];
 
+/** Every key of every member of a union. */
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+/** The keys of a contract type, listed once; the type checker refuses a missing or extra one. */
+const keys = <T>(all: Record<KeysOfUnion<T>, true>): readonly string[] => Object.keys(all);
+
+/**
+ * The fields of every object in a scenario, by path (`[]`: each element of a
+ * list). Anything else is an unknown field. Each list is checked against its
+ * contract type, so a field added to the type must be added here.
+ *
+ * @example
+ * ```ts
+ * import { SCENARIO_FIELDS } from "./validate.ts";
+ * console.log(SCENARIO_FIELDS["faults[].at"]); // ["phase", "round", "afterBytes", "afterMs"]
+ * ```
+ */
+export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  "": keys<Scenario>({
+    name: true,
+    description: true,
+    seed: true,
+    mode: true,
+    guest: true,
+    migration: true,
+    network: true,
+    faults: true,
+    retry: true,
+    sim: true,
+    expect: true,
+    warmupMs: true,
+    settleMs: true,
+  }),
+  guest: keys<GuestSpec>({
+    ram: true,
+    fill: true,
+    freeRatio: true,
+    balloon: true,
+    staticFreeMap: true,
+    workload: true,
+  }),
+  "guest.workload": keys<WorkloadSpec>({
+    kind: true,
+    dirtyRate: true,
+    writeBytes: true,
+    hotsetRatio: true,
+    hotsetProbability: true,
+  }),
+  "guest.balloon": keys<NonNullable<GuestSpec["balloon"]>>({ behaviour: true }),
+  "guest.staticFreeMap[]": keys<NonNullable<GuestSpec["staticFreeMap"]>[number]>({
+    start: true,
+    length: true,
+  }),
+  migration: keys<MigrationSpec>({ capabilities: true, parameters: true }),
+  network: keys<NetworkSpec>({
+    bandwidth: true,
+    burst: true,
+    latencyMs: true,
+    jitterMs: true,
+    schedule: true,
+    kernel: true,
+  }),
+  "network.schedule[]": keys<NonNullable<NetworkSpec["schedule"]>[number]>({
+    atMs: true,
+    bandwidth: true,
+  }),
+  "faults[]": keys<FaultSpec>({ at: true, action: true, durationMs: true, bytes: true }),
+  "faults[].at": keys<FaultTrigger>({ phase: true, round: true, afterBytes: true, afterMs: true }),
+  sim: keys<SimSpec>({ cpuCostUs: true }),
+  "sim.cpuCostUs": keys<NonNullable<SimSpec["cpuCostUs"]>>({
+    normal: true,
+    zero: true,
+    xbzrle: true,
+    deflate: true,
+  }),
+  expect: keys<Expectations>({
+    outcome: true,
+    memoryEqual: true,
+    guestLost: true,
+    downtimeMsMax: true,
+    totalTimeMsMax: true,
+    bytesMax: true,
+  }),
+};
+
+/** `a.b`, or `a["odd key"]` for a key that is not a plain name. */
+function fieldPath(where: string, key: string): string {
+  if (!/^[A-Za-z_$][\w$]*$/.test(key)) return `${where}[${JSON.stringify(key)}]`;
+  return where ? `${where}.${key}` : key;
+}
+
+/**
+ * Lists every key of `value` that is not a field of `shape` (a key of
+ * {@link SCENARIO_FIELDS}) as an error at `where`, with the nearest field.
+ */
+function unknownFields(
+  value: Record<string, unknown>,
+  where: string,
+  shape: string,
+  errors: string[],
+): void {
+  const known = SCENARIO_FIELDS[shape];
+  for (const k of Object.keys(value)) {
+    if (!known.includes(k)) {
+      errors.push(`${fieldPath(where, k)}: unknown field${nearest(k, known)}`);
+    }
+  }
+}
+
+/**
+ * `value` as an object whose unknown fields have been listed, `{}` when it is
+ * absent, and `{}` with an error when it is not an object.
+ */
+function objectAt(
+  value: unknown,
+  where: string,
+  shape: string,
+  errors: string[],
+): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    errors.push(`${where}: must be an object, got ${JSON.stringify(value)}`);
+    return {};
+  }
+  const o = value as Record<string, unknown>;
+  unknownFields(o, where, shape, errors);
+  return o;
+}
+
 /**
  * Resolves a scenario; `resolved` is undefined when `errors` is not empty.
- * `warnings` lists what is accepted but has no effect (a parameter of a
+ * `errors` lists every problem at once, each naming its field by its full
+ * path; `warnings` lists what is accepted but has no effect (a parameter of a
  * capability that is off).
+ *
+ * @example
+ * ```ts
+ * import { resolveScenario } from "./validate.ts";
+ * const { errors } = resolveScenario({ name: "x", expect: { downtimeMax: 1 } });
+ * console.log(errors); // ["expect.downtimeMax: unknown field (did you mean downtimeMsMax?)"]
+ * ```
  */
 export function resolveScenario(
   input: unknown,
@@ -119,7 +255,7 @@ export function resolveScenario(
     return { errors: ["scenario: must be an object"], warnings };
   }
   const s = input as Scenario;
-  for (const k of Object.keys(s)) if (!TOP_KEYS.has(k)) errors.push(`${k}: unknown field`);
+  unknownFields(s as unknown as Record<string, unknown>, "", "", errors);
   const attempt = <T>(where: string, f: () => T, fallback: T): T => {
     try {
       return f();
@@ -139,12 +275,15 @@ export function resolveScenario(
   if (!Number.isSafeInteger(seed) || seed < 0) {
     errors.push(`seed: must be a whole number >= 0, got ${JSON.stringify(seed)}`);
   }
+  if (s.description !== undefined && typeof s.description !== "string") {
+    errors.push(`description: must be a string, got ${JSON.stringify(s.description)}`);
+  }
   const mode = overrides.mode ?? s.mode ?? "real";
   if (mode !== "real" && mode !== "sim") {
     errors.push(`mode: must be "real" or "sim", got ${JSON.stringify(mode)}`);
   }
 
-  const g = s.guest ?? {};
+  const g = objectAt(s.guest, "guest", "guest", errors) as GuestSpec;
   const ramBytes = attempt("guest.ram", () => {
     const v = parseSize(g.ram ?? "256MiB");
     if (v < PAGE_SIZE || v % PAGE_SIZE !== 0) {
@@ -162,12 +301,19 @@ export function resolveScenario(
     errors.push(`guest.freeRatio: must be a number in [0, 1), got ${JSON.stringify(g.freeRatio)}`);
   }
   const staticFree = resolveStaticFreeMap(g.staticFreeMap, ramBytes, errors);
-  const balloon = (g.balloon?.behaviour ?? "honest") as BalloonBehaviour;
+  const balloonSpec = objectAt(g.balloon, "guest.balloon", "guest.balloon", errors);
+  const balloon = (balloonSpec.behaviour ?? "honest") as BalloonBehaviour;
   if (!BALLOON.includes(balloon)) {
-    errors.push(`guest.balloon.behaviour: must be one of ${BALLOON.join(", ")}`);
+    errors.push(
+      `guest.balloon.behaviour: must be one of ${BALLOON.join(", ")}, got ${
+        JSON.stringify(balloonSpec.behaviour)
+      }`,
+    );
   }
 
-  const wl = g.workload ?? { kind: "idle" };
+  const wl = g.workload === undefined
+    ? { kind: "idle" as const }
+    : objectAt(g.workload, "guest.workload", "guest.workload", errors) as unknown as WorkloadSpec;
   const kind = wl.kind;
   if (!(kind in DEFAULT_DIRTY_RATE)) {
     errors.push(
@@ -221,7 +367,7 @@ export function resolveScenario(
   }
 
   const { config: migration, errors: merr, warnings: mwarn } = resolveMigration(
-    s.migration as never,
+    objectAt(s.migration, "migration", "migration", errors) as MigrationSpec,
   );
   errors.push(...merr);
   warnings.push(...mwarn);
@@ -250,41 +396,38 @@ export function resolveScenario(
   const retry = s.retry ?? false;
   if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
 
-  const expect = s.expect ?? {};
-  if (typeof expect !== "object" || expect === null) errors.push("expect: must be an object");
-  else {
-    if (
-      expect.outcome !== undefined && !["completed", "failed", "cancelled"].includes(expect.outcome)
-    ) {
-      errors.push(
-        `expect.outcome: must be "completed", "failed" or "cancelled", got ${
-          JSON.stringify(expect.outcome)
-        }`,
-      );
+  const expect = objectAt(s.expect, "expect", "expect", errors) as Expectations;
+  if (
+    expect.outcome !== undefined && !["completed", "failed", "cancelled"].includes(expect.outcome)
+  ) {
+    errors.push(
+      `expect.outcome: must be "completed", "failed" or "cancelled", got ${
+        JSON.stringify(expect.outcome)
+      }`,
+    );
+  }
+  for (const k of ["downtimeMsMax", "totalTimeMsMax", "bytesMax"] as const) {
+    const v = expect[k];
+    if (v !== undefined && (typeof v !== "number" || !(v >= 0))) {
+      errors.push(`expect.${k}: must be a number >= 0`);
     }
-    for (const k of ["downtimeMsMax", "totalTimeMsMax", "bytesMax"]) {
-      const v = expect[k];
-      if (v !== undefined && (typeof v !== "number" || !(v >= 0))) {
-        errors.push(`expect.${k}: must be a number >= 0`);
-      }
-    }
-    if (
-      expect.memoryEqual !== undefined && expect.memoryEqual !== null &&
-      typeof expect.memoryEqual !== "boolean"
-    ) {
-      errors.push("expect.memoryEqual: must be true, false or null (nothing to compare)");
-    }
-    if (expect.guestLost !== undefined && typeof expect.guestLost !== "boolean") {
-      errors.push("expect.guestLost: must be true or false");
-    }
+  }
+  if (
+    expect.memoryEqual !== undefined && expect.memoryEqual !== null &&
+    typeof expect.memoryEqual !== "boolean"
+  ) {
+    errors.push("expect.memoryEqual: must be true, false or null (nothing to compare)");
+  }
+  if (expect.guestLost !== undefined && typeof expect.guestLost !== "boolean") {
+    errors.push("expect.guestLost: must be true or false");
   }
   const warmupMs = s.warmupMs ?? 200;
   const settleMs = s.settleMs ?? 100;
-  if (typeof warmupMs !== "number" || !(warmupMs >= 0)) {
-    errors.push("warmupMs: must be a number >= 0");
+  if (typeof warmupMs !== "number" || !(warmupMs >= 0) || !Number.isFinite(warmupMs)) {
+    errors.push(`warmupMs: must be a number of milliseconds >= 0, got ${JSON.stringify(warmupMs)}`);
   }
-  if (typeof settleMs !== "number" || !(settleMs >= 0)) {
-    errors.push("settleMs: must be a number >= 0");
+  if (typeof settleMs !== "number" || !(settleMs >= 0) || !Number.isFinite(settleMs)) {
+    errors.push(`settleMs: must be a number of milliseconds >= 0, got ${JSON.stringify(settleMs)}`);
   }
 
   if (errors.length) return { errors, warnings };
@@ -328,9 +471,11 @@ function resolveStaticFreeMap(map: unknown, ramBytes: number, errors: string[]):
   const out: PageRange[] = [];
   map.forEach((e, i) => {
     const where = `guest.staticFreeMap[${i}]`;
-    if (typeof e !== "object" || e === null) return errors.push(`${where}: must be an object`);
-    const { start, length, ...rest } = e as Record<string, unknown>;
-    for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+    if (typeof e !== "object" || e === null || Array.isArray(e)) {
+      return errors.push(`${where}: must be an object`);
+    }
+    const { start, length } = e as Record<string, unknown>;
+    unknownFields(e as Record<string, unknown>, where, "guest.staticFreeMap[]", errors);
     let a = -1, n = -1;
     try {
       a = parseSize(start);
@@ -365,8 +510,6 @@ function resolveStaticFreeMap(map: unknown, ramBytes: number, errors: string[]):
   return out;
 }
 
-const NETWORK_KEYS = new Set(["bandwidth", "burst", "latencyMs", "jitterMs", "schedule", "kernel"]);
-
 function resolveNetwork(n: Record<string, unknown>, errors: string[]): ResolvedNetwork {
   const out: ResolvedNetwork = {
     bandwidthBytesPerSec: 0,
@@ -380,9 +523,7 @@ function resolveNetwork(n: Record<string, unknown>, errors: string[]): ResolvedN
     errors.push("network: must be an object");
     return out;
   }
-  for (const k of Object.keys(n)) {
-    if (!NETWORK_KEYS.has(k)) errors.push(`network.${k}: unknown field`);
-  }
+  unknownFields(n, "network", "network", errors);
   const rate = (where: string, v: unknown) => {
     try {
       return v === undefined || v === 0 || v === "unlimited" ? 0 : parseBandwidth(v);
@@ -411,9 +552,11 @@ function resolveNetwork(n: Record<string, unknown>, errors: string[]): ResolvedN
   else {
     sched.forEach((e, i) => {
       const where = `network.schedule[${i}]`;
-      if (typeof e !== "object" || e === null) return errors.push(`${where}: must be an object`);
-      const { atMs, bandwidth, ...rest } = e as Record<string, unknown>;
-      for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+      if (typeof e !== "object" || e === null || Array.isArray(e)) {
+        return errors.push(`${where}: must be an object`);
+      }
+      const { atMs, bandwidth } = e as Record<string, unknown>;
+      unknownFields(e as Record<string, unknown>, where, "network.schedule[]", errors);
       if (typeof atMs !== "number" || !(atMs >= 0)) {
         errors.push(`${where}.atMs: must be a number >= 0, got ${JSON.stringify(atMs)}`);
       }
@@ -442,9 +585,11 @@ function resolveFaults(faults: unknown, errors: string[]): FaultSpec[] {
   }
   faults.forEach((f, i) => {
     const where = `faults[${i}]`;
-    if (typeof f !== "object" || f === null) return errors.push(`${where}: must be an object`);
-    const { at, action, durationMs, bytes, ...rest } = f as Record<string, unknown>;
-    for (const k of Object.keys(rest)) errors.push(`${where}.${k}: unknown field`);
+    if (typeof f !== "object" || f === null || Array.isArray(f)) {
+      return errors.push(`${where}: must be an object`);
+    }
+    const { at, action, durationMs, bytes } = f as Record<string, unknown>;
+    unknownFields(f as Record<string, unknown>, where, "faults[]", errors);
     if (STORAGE_FAULTS.includes(action as string)) {
       errors.push(`${where}.action: ${action} needs file migration, which does not exist yet`);
     } else if (!(FAULT_ACTIONS as readonly unknown[]).includes(action)) {
@@ -454,12 +599,13 @@ function resolveFaults(faults: unknown, errors: string[]): FaultSpec[] {
         }`,
       );
     }
-    if (typeof at !== "object" || at === null) {
+    if (typeof at !== "object" || at === null || Array.isArray(at)) {
       errors.push(`${where}.at: must be { phase, round? }, { afterBytes } or { afterMs }`);
     } else {
       const a = at as Record<string, unknown>;
-      const keys = Object.keys(a).filter((k) => k !== "round");
-      if (keys.length !== 1 || !["phase", "afterBytes", "afterMs"].includes(keys[0])) {
+      unknownFields(a, `${where}.at`, "faults[].at", errors);
+      const keys = Object.keys(a).filter((k) => ["phase", "afterBytes", "afterMs"].includes(k));
+      if (keys.length !== 1) {
         errors.push(
           `${where}.at: must have exactly one of phase, afterBytes, afterMs, got ${
             JSON.stringify(at)
@@ -508,17 +654,17 @@ function resolveSim(spec: unknown, errors: string[]): ResolvedScenario["sim"] {
     errors.push("sim: must be an object");
     return out;
   }
-  const { cpuCostUs, ...rest } = spec as Record<string, unknown>;
-  for (const k of Object.keys(rest)) errors.push(`sim.${k}: unknown field`);
+  const { cpuCostUs } = spec as Record<string, unknown>;
+  unknownFields(spec as Record<string, unknown>, "sim", "sim", errors);
   if (cpuCostUs === undefined) return out;
   if (typeof cpuCostUs !== "object" || cpuCostUs === null || Array.isArray(cpuCostUs)) {
     errors.push("sim.cpuCostUs: must be an object of kind: microseconds");
     return out;
   }
+  unknownFields(cpuCostUs as Record<string, unknown>, "sim.cpuCostUs", "sim.cpuCostUs", errors);
   for (const [k, v] of Object.entries(cpuCostUs)) {
-    if (!(COST_KINDS as readonly string[]).includes(k)) {
-      errors.push(`sim.cpuCostUs.${k}: unknown kind (known: ${COST_KINDS.join(", ")})`);
-    } else if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
+    if (!(COST_KINDS as readonly string[]).includes(k)) continue; // listed above
+    if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
       errors.push(
         `sim.cpuCostUs.${k}: must be a number of microseconds >= 0, got ${JSON.stringify(v)}`,
       );
