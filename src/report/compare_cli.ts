@@ -15,7 +15,8 @@
 import { parseCli } from "../util/cli.ts";
 import { runGroup } from "./compare.ts";
 import { listNames } from "./data_file.ts";
-import { GROUP_FOLDERS, loadGroup, validateCases } from "./group.ts";
+import { GROUP_FOLDERS, loadGroup } from "./group.ts";
+import { validateCases } from "./group_cases.ts";
 import { LiveProgress, stdoutSink } from "./live.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { writeReports } from "./report_files.ts";

@@ -39,7 +39,7 @@
 import type { Scenario } from "../contract/types.ts";
 import type { Comparison } from "./comparison.ts";
 import { type CompareOptions, runGroup } from "./compare.ts";
-import type { Group } from "./group.ts";
+import type { Group } from "./group_cases.ts";
 import { applySet, baseName, loadBase, loadDataFile, readHeader, ROOT } from "./data_file.ts";
 import {
   judgeMove,
