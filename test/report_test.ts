@@ -109,7 +109,7 @@ Deno.test("compare, results and the HTML report in headless Chromium", async (t)
           assertEquals([x.mode, x.seed, x.kind, x.suite], ["real", 11, "compare", "tiny"]);
           assertOk(x.result.progress.length >= 2, "progress series stored");
           assertOk(x.result.memoryEqual === true && x.metrics.bytesTotal! >= 16 * 1024 * 1024);
-          assertOk(x.machine.cpus >= 1 && x.commit.commit !== undefined);
+          assertOk(x.machine.cpus !== null && x.machine.cpus >= 1 && x.commit.commit !== undefined);
         }
         const md = await Deno.readTextFile(`${out}/report.md`);
         assertMatch(
