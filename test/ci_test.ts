@@ -295,6 +295,22 @@ Deno.test("ci --update-baseline writes a suite's sim baseline; with none, CI=tru
     assertEquals(judged.code, 0, judged.stdout + judged.stderr);
     assertMatch(judged.stdout, /held: [^\n]*bytesTotal vs baseline, rounds vs baseline/);
 
+    // A baseline the code beats: not a failure, but said, with the command that holds the gain.
+    const looser = structuredClone(stored);
+    looser.scenarios["one-idle"].metrics.bytesTotal += 4096;
+    await Deno.writeTextFile(file, JSON.stringify(looser));
+    const better = await ciWith({ CI: "true" }, suite, "--no-db", "--quiet");
+    assertEquals(better.code, 0, better.stdout + better.stderr);
+    assertMatch(
+      better.stdout,
+      /^ {7}better: bytes: [\d.]+ MiB -> [\d.]+ MiB \(-0\.1%\), allowed ±0 B$/m,
+    );
+    assertMatch(
+      better.stdout,
+      /^figures beat the checked-in baseline; refresh it so that they are held: deno task ci \S+one\.json --update-baseline$/m,
+    );
+    await Deno.writeTextFile(file, JSON.stringify(stored, null, 2) + "\n");
+
     // A run that fails its expectations writes no baseline.
     const strict = JSON.parse(await Deno.readTextFile(suite));
     strict.scenarios[0].expect.bytesMax = 1000;

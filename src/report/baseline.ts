@@ -93,9 +93,9 @@ export function baselineFromRuns(what: string, runs: StoredRun[]): Baseline {
  */
 export function findBaseline(
   store: ResultsStore,
-  suite: string,
-  mode: string,
+  options: { suite: string; mode: string },
 ): Baseline | null {
+  const { suite, mode } = options;
   const b = store.batches({ kind: "ci", suite, mode }).find((x) => x.allPassed);
   return b ? baselineFromRuns(`batch ${b.batch}`, store.list({ batch: b.batch })) : null;
 }
@@ -147,13 +147,14 @@ export interface BaselineFile {
 /**
  * Reads a suite's baseline file; null when there is none. Throws TypeError
  * naming the file and the field when it is not a baseline of `suite`.
- * `what` is how reports name it.
+ * `options.what` is how reports name it (default: the path).
  */
 export async function readBaselineFile(
   path: string,
   suite: string,
-  what: string = path,
+  options: { what?: string } = {},
 ): Promise<Baseline | null> {
+  const what = options.what ?? path;
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -215,7 +216,7 @@ export async function readBaselineFile(
           runs: e.runs as number,
           scenarioSha256: e.scenarioSha256 as string,
         });
-        runs += Number(e.runs) || 0;
+        if (Number.isSafeInteger(e.runs)) runs += e.runs as number;
       }
     }
   }

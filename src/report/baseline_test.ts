@@ -32,7 +32,7 @@ Deno.test("a baseline file round-trips its figures; a figure not measured stays 
       "stable text",
     );
     await Deno.writeTextFile(path, text);
-    const b = (await readBaselineFile(path, "s", "baselines/s.json"))!;
+    const b = (await readBaselineFile(path, "s", { what: "baselines/s.json" }))!;
     assertEquals([b.what, b.source, b.runs], ["baselines/s.json", "file", 1]);
     const c = b.cases.get(baselineKey("a", "sim"))!;
     assertEquals(c.metrics.totalTimeMs, 5.791023793103307);

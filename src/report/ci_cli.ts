@@ -205,7 +205,7 @@ export async function main(args: string[]): Promise<number> {
     try {
       if (opts.db) store = ResultsStore.open(opts.db);
       if (opts.update) {
-        baseline = await readBaselineFile(file, suite.name, shown(file)).catch((e) => {
+        baseline = await readBaselineFile(file, suite.name, { what: shown(file) }).catch((e) => {
           console.log(`the old baseline is not used: ${(e as Error).message}`);
           return null;
         });
@@ -216,9 +216,9 @@ export async function main(args: string[]): Promise<number> {
         judge.noBaselineReason = "--no-baseline: relative checks not judged";
       } else {
         if (mode === BASELINE_FILE_MODE) {
-          baseline = await readBaselineFile(file, suite.name, shown(file));
+          baseline = await readBaselineFile(file, suite.name, { what: shown(file) });
         }
-        if (!baseline && store) baseline = findBaseline(store, suite.name, mode);
+        if (!baseline && store) baseline = findBaseline(store, { suite: suite.name, mode });
         if (!baseline) {
           judge.missingReason = [
             ...(mode === BASELINE_FILE_MODE ? [`no file ${shown(file)}`] : []),
@@ -248,10 +248,10 @@ export async function main(args: string[]): Promise<number> {
     try {
       report = await runSuite(suite, {
         ...judge,
+        baseline,
         mode: opts.mode,
         store,
         batch,
-        baseline,
         onStart: (job, i, n) =>
           live.start(
             `${job.label}${suite.repeat > 1 ? ` #${job.repeat + 1}` : ""} (${job.mode})`,

@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { renderJunitCrash } from "./junit.ts";
- * const xml = renderJunitCrash("quick", new Error("boom"), "2025-01-01T00:00:00Z");
+ * const xml = renderJunitCrash("quick", new Error("boom"), { timestamp: "2025-01-01T00:00:00Z" });
  * console.log(/errors="1"/.test(xml)); // true
  * ```
  * @module
@@ -112,8 +112,9 @@ ${suites.join("\n")}
 export function renderJunitCrash(
   suite: string,
   error: unknown,
-  timestamp = new Date().toISOString(),
+  options: { timestamp?: string } = {},
 ): string {
+  const timestamp = options.timestamp ?? new Date().toISOString();
   const text = error instanceof Error ? error.stack ?? error.message : String(error);
   const check: Check = { name: "harness", kind: "harness", ok: false, error: true, detail: text };
   const c = countAttrs(counts([check]));

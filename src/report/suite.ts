@@ -238,6 +238,8 @@ export interface SuiteReport {
 
 /** How a suite is judged against its baseline. */
 export interface JudgeOptions {
+  /** The baseline (null or absent: none was found or looked for). */
+  baseline?: Baseline | null;
   /** A missing baseline fails the relative checks (under CI=true) rather than skipping them. */
   requireBaseline?: boolean;
   /** Given when no baseline was looked for on purpose (`--no-baseline`): why. The checks are skipped. */
@@ -260,7 +262,7 @@ export async function runSuite(
   options:
     & Omit<CompareOptions, "kind" | "store">
     & JudgeOptions
-    & { store?: ResultsStore | null; baseline?: Baseline | null } = {},
+    & { store?: ResultsStore | null } = {},
 ): Promise<SuiteReport> {
   const {
     baseline = null,
@@ -271,7 +273,8 @@ export async function runSuite(
     ...compare
   } = options;
   const comparison = await runGroup(suiteAsGroup(suite), { ...compare, kind: "ci" });
-  return judgeSuite(suite, comparison, baseline, {
+  return judgeSuite(suite, comparison, {
+    baseline,
     requireBaseline,
     noBaselineReason,
     missingReason,
@@ -290,9 +293,9 @@ export async function runSuite(
 export function judgeSuite(
   suite: Suite,
   comparison: Comparison,
-  baseline: Baseline | null,
   options: JudgeOptions = {},
 ): SuiteReport {
+  const baseline = options.baseline ?? null;
   const verdicts: Verdict[] = comparison.cases.map((k) => {
     const entry = suite.entries.find((e) => e.label === k.runs[0].caseLabel)!;
     const checks: Check[] = [];

@@ -140,15 +140,15 @@ Deno.test("judging: expectations and moves against the baseline; no baseline ski
   store.add(fixtureResult({ scenario: "one", totalTimeMs: 100, bytes: 1000 }), meta("base"));
   store.add(fixtureResult({ scenario: "two", totalTimeMs: 100, downtimeMs: 10 }), meta("base"));
   store.add(fixtureResult({ scenario: "one", passed: false }), meta("broken"));
-  const baseline = findBaseline(store, "s", "real");
+  const baseline = findBaseline(store, { suite: "s", mode: "real" });
   assertEquals(baseline?.what, "batch base", "the newest batch whose runs all passed");
-  assertEquals(findBaseline(store, "s", "sim"), null);
+  assertEquals(findBaseline(store, { suite: "s", mode: "sim" }), null);
 
   const c = comparisonOf([
     record("one", { totalTimeMs: 160, bytes: 1040 }),
     record("two", { totalTimeMs: 105, downtimeMs: 10.5 }),
   ]);
-  const r = judgeSuite(suite, c, baseline);
+  const r = judgeSuite(suite, c, { baseline });
   const one = r.verdicts[0], two = r.verdicts[1];
   assertEquals(one.passed, false);
   assertEquals(one.checks.filter((k) => !k.ok).map((k) => k.name), ["totalTimeMs vs baseline"]);
@@ -168,7 +168,7 @@ Deno.test("judging: expectations and moves against the baseline; no baseline ski
   const faster = judgeSuite(
     suite,
     comparisonOf([record("one", { totalTimeMs: 20, bytes: 1000 }), record("two")]),
-    baseline,
+    { baseline },
   );
   assertEquals(faster.passed, true);
   assertEquals(faster.verdicts[0].improvements.map((m) => m.metric), ["totalTimeMs"]);
@@ -176,7 +176,7 @@ Deno.test("judging: expectations and moves against the baseline; no baseline ski
   const none = judgeSuite(
     suite,
     comparisonOf([record("one", { totalTimeMs: 999 }), record("two")]),
-    null,
+    { baseline: null },
   );
   assertEquals(none.passed, true);
   assertOk(none.verdicts[0].checks.some((k) => k.skipped && /no baseline/.test(k.detail)));
@@ -184,7 +184,6 @@ Deno.test("judging: expectations and moves against the baseline; no baseline ski
   const failing = judgeSuite(
     suite,
     comparisonOf([record("one", { passed: false }), record("two")]),
-    null,
   );
   assertEquals(failing.verdicts[0].checks.find((k) => !k.ok)?.name, "memoryEqual");
   store.close();
@@ -197,7 +196,7 @@ Deno.test("JUnit XML: a testsuite per scenario with its mode, a testcase per che
     result: null,
     error: 'Error: <bad> & "worse"\n    at x',
   };
-  const r = judgeSuite(suite, comparisonOf([record("one", { passed: false }), crashed]), null);
+  const r = judgeSuite(suite, comparisonOf([record("one", { passed: false }), crashed]));
   assertEquals(r.counts, { checks: 7, held: 1, failed: 1, skipped: 4, errors: 1 });
   const xml = renderJunit(r, "2025-01-01T00:00:00Z");
   assertMatch(
@@ -253,7 +252,9 @@ Deno.test("JUnit XML: a testsuite per scenario with its mode, a testcase per che
   }
 
   // A crash before any verdict is an error, not a missing file.
-  const crash = renderJunitCrash("s", new Error("disk <full>"), "2025-01-01T00:00:00Z");
+  const crash = renderJunitCrash("s", new Error("disk <full>"), {
+    timestamp: "2025-01-01T00:00:00Z",
+  });
   assertMatch(crash, /<testsuites name="ferry s" tests="1" failures="0" errors="1" skipped="0">/);
   assertMatch(crash, /<error message="Error: disk &lt;full&gt;" type="harness-crash">Error: disk/);
 });
@@ -264,7 +265,7 @@ Deno.test("against a baseline: a missing one fails under requireBaseline, --no-b
   const names = (r: ReturnType<typeof judgeSuite>, label: string) =>
     r.verdicts.find((v) => v.label === label)!.checks;
 
-  const required = judgeSuite(suite, c, null, { requireBaseline: true, refresh: "REFRESH" });
+  const required = judgeSuite(suite, c, { requireBaseline: true, refresh: "REFRESH" });
   assertEquals(required.passed, false);
   assertEquals(required.counts.skipped, 0);
   const missing = names(required, "one").find((k) => k.name === "bytesTotal vs baseline")!;
@@ -278,7 +279,7 @@ Deno.test("against a baseline: a missing one fails under requireBaseline, --no-b
     /relative checks FAIL \(a baseline is required under CI=true\)/,
   );
 
-  const off = judgeSuite(suite, c, null, {
+  const off = judgeSuite(suite, c, {
     requireBaseline: true,
     noBaselineReason: "--no-baseline: relative checks not judged",
   });
@@ -302,7 +303,10 @@ Deno.test("against a baseline: a missing one fails under requireBaseline, --no-b
     runs: 1,
     cases: new Map([[baselineKey("one", "real"), { metrics, runs: 1, scenarioSha256: sha }]]),
   });
-  const held = judgeSuite(suite, c, file(scenarioSha256(ran("one"))), { requireBaseline: true });
+  const held = judgeSuite(suite, c, {
+    baseline: file(scenarioSha256(ran("one"))),
+    requireBaseline: true,
+  });
   assertEquals(names(held, "one").filter((k) => k.kind === "baseline").map((k) => k.ok), [
     true,
     true,
@@ -314,7 +318,7 @@ Deno.test("against a baseline: a missing one fails under requireBaseline, --no-b
   ]);
   assertMatch(names(held, "two").at(-1)!.detail, /has no figures for this scenario in real mode/);
 
-  const stale = judgeSuite(suite, c, file("0".repeat(64)), { refresh: "REFRESH" });
+  const stale = judgeSuite(suite, c, { baseline: file("0".repeat(64)), refresh: "REFRESH" });
   const k = names(stale, "one").find((x) => x.name === "bytesTotal vs baseline")!;
   assertEquals([k.ok, k.skipped], [false, false]);
   assertMatch(
