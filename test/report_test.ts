@@ -109,7 +109,7 @@ Deno.test("compare, results and the HTML report in headless Chromium", async (t)
           assertEquals([x.mode, x.seed, x.kind, x.suite], ["real", 11, "compare", "tiny"]);
           assertOk(x.result.progress.length >= 2, "progress series stored");
           assertOk(x.result.memoryEqual === true && x.metrics.bytesTotal! >= 16 * 1024 * 1024);
-          assertOk(x.machine.cpus >= 1 && x.commit.commit !== undefined);
+          assertOk(x.machine.cpus !== null && x.machine.cpus >= 1 && x.commit.commit !== undefined);
         }
         const md = await Deno.readTextFile(`${out}/report.md`);
         assertMatch(
@@ -272,6 +272,41 @@ Deno.test("compare, results and the HTML report in headless Chromium", async (t)
       const keep = Deno.env.get("FERRY_KEEP_SCREENSHOT");
       if (keep) await Deno.copyFile(shot, keep);
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare checks its output paths before anything runs: exit 2, one line, nothing left behind", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry-report-paths-" });
+  try {
+    const groupFile = `${dir}/tiny.json`;
+    await Deno.writeTextFile(groupFile, JSON.stringify(GROUP));
+    const cases: [string[], RegExp][] = [
+      [
+        ["--db", `${dir}/no/such/r.db`],
+        /^compare: --db \S+\/no\/such\/r\.db: the folder \S+\/no\/such does not exist\n$/,
+      ],
+      [["--db", dir], /^compare: --db \S+: is a folder, not a file\n$/],
+      [
+        ["--no-db", "--out", groupFile],
+        /^compare: --out \S+tiny\.json: is a file, not a folder\n$/,
+      ],
+      [
+        ["--no-db", "--out", `${dir}/no/such/out`],
+        /^compare: --out \S+\/no\/such\/out: the folder \S+\/no\/such does not exist\n$/,
+      ],
+      [["--db", `${dir}/r.db`, "--no-db"], /^compare: --db and --no-db exclude each other\n$/],
+    ];
+    for (const [args, want] of cases) {
+      const r = await deno("src/report/compare_cli.ts", groupFile, "--mode", "sim", ...args);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assertMatch(r.stderr, want);
+      assertEquals(r.stdout, "", "nothing ran");
+    }
+    const left = [];
+    for await (const e of Deno.readDir(dir)) left.push(e.name);
+    assertEquals(left, ["tiny.json"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

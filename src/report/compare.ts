@@ -18,7 +18,7 @@ import { type RunOptions, runScenario } from "../scenario/runner.ts";
 import type { ProgressRecord, Result, Scenario } from "../contract/types.ts";
 import { resolveScenario } from "../scenario/validate.ts";
 import { buildComparison, type Comparison, type RunRecord } from "./comparison.ts";
-import { type Group, validateCases } from "./group.ts";
+import { type Group, validateCases } from "./group_cases.ts";
 import { type CommitInfo, describeMachine, gitCommit } from "./machine.ts";
 import { newBatchId, type ResultsStore } from "./store.ts";
 

@@ -8,16 +8,21 @@
  * and `report.json` into the output folder (default
  * `.ferry/reports/GROUP-BATCH`). `deno task compare --list` lists the groups.
  *
- * Exit codes: 0 every run held its expectations, 1 some run did not, 2 the
- * group or the options are invalid, 3 the harness crashed on some run.
+ * The output paths (`--db`, `--out`: an existing folder, or a new one in an
+ * existing folder) are checked before anything runs. Exit codes: 0 every
+ * run held its expectations, 1 some run did not, 2 the group or the options
+ * are invalid, 3 the harness crashed on some run.
  * @module
  */
 import { parseCli } from "../util/cli.ts";
+import { outputPathProblem } from "../util/output_path.ts";
 import { runGroup } from "./compare.ts";
 import { listNames } from "./data_file.ts";
-import { GROUP_FOLDERS, loadGroup, validateCases } from "./group.ts";
+import { GROUP_FOLDERS, loadGroup } from "./group.ts";
+import { validateCases } from "./group_cases.ts";
 import { LiveProgress, stdoutSink } from "./live.ts";
 import { renderMarkdown } from "./markdown.ts";
+import { outputFolderProblem } from "./output_folder.ts";
 import { writeReports } from "./report_files.ts";
 import { DEFAULT_DB, newBatchId, ResultsStore } from "./store.ts";
 
@@ -68,6 +73,9 @@ export async function main(args: string[]): Promise<number> {
         }), got ${positionals.length}`,
       );
     }
+    if (values.db !== undefined && values["no-db"]) {
+      throw new RangeError("--db and --no-db exclude each other");
+    }
     opts = {
       which: positionals[0],
       repeat: parseWhole("repeat", values.repeat, 1),
@@ -78,6 +86,17 @@ export async function main(args: string[]): Promise<number> {
       db: values["no-db"] ? null : values.db ?? DEFAULT_DB,
       quiet: values.quiet ?? false,
     };
+    // Every output path, before anything runs (the default database's folder is made).
+    if (opts.db === DEFAULT_DB) Deno.mkdirSync(".ferry", { recursive: true });
+    const problems = [
+      opts.db === DEFAULT_DB
+        ? outputPathProblem(opts.db, "the results database")
+        : opts.db !== null && opts.db !== ":memory:"
+        ? outputPathProblem(opts.db, "--db")
+        : null,
+      opts.out !== undefined ? outputFolderProblem(opts.out, "--out") : null,
+    ].filter((p) => p !== null);
+    if (problems.length) throw new RangeError(problems[0]!);
   } catch (e) {
     console.error(`compare: ${(e as Error).message}`);
     return EXIT_INVALID;

@@ -44,7 +44,6 @@
  */
 import { CAPABILITIES, type CapabilityDecl } from "../engine/capabilities.ts";
 import type { Scenario } from "../contract/types.ts";
-import { resolveScenario } from "../scenario/validate.ts";
 import {
   applySet,
   baseName,
@@ -55,25 +54,9 @@ import {
   scenarioSafe,
   setPath,
 } from "./data_file.ts";
+import type { Group, GroupCase } from "./group_cases.ts";
+export type { Group, GroupCase } from "./group_cases.ts";
 import { resolveSuite, suiteAsGroup } from "./suite.ts";
-
-/** One case of a group: a label and the scenario it runs. */
-export interface GroupCase {
-  label: string;
-  scenario: Scenario;
-}
-
-/** A group, expanded into its cases. */
-export interface Group {
-  name: string;
-  description: string;
-  /** The file it came from. */
-  path: string;
-  /** The group's preferred mode (the CLI's --mode overrides it). */
-  mode?: "real" | "sim";
-  repeat: number;
-  cases: GroupCase[];
-}
 
 /** Folders searched for group names. */
 export const GROUP_FOLDERS = [new URL("scenarios/groups/", ROOT), new URL("ci/", ROOT)];
@@ -244,20 +227,4 @@ function expandCase(
     return;
   }
   add(label, (s) => applySet(s, k.set, `${where}.set`), where);
-}
-
-/**
- * Validates every case's scenario as it would run (with the mode and seed
- * overrides); returns every error, each prefixed with the case's label.
- */
-export function validateCases(
-  cases: GroupCase[],
-  overrides: { mode?: "real" | "sim"; seed?: number },
-): string[] {
-  const errors: string[] = [];
-  for (const c of cases) {
-    const { errors: errs } = resolveScenario(c.scenario, overrides);
-    errors.push(...errs.map((e) => `${c.label}: ${e}`));
-  }
-  return errors;
 }

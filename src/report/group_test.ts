@@ -1,7 +1,8 @@
 import { CAPABILITIES, type CapabilityDecl } from "../engine/capabilities.ts";
 import { assertEquals, assertMatch, assertOk, assertRejects } from "../util/assert.ts";
 import { listNames } from "./data_file.ts";
-import { GROUP_FOLDERS, loadGroup, resolveGroup, validateCases } from "./group.ts";
+import { GROUP_FOLDERS, loadGroup, resolveGroup } from "./group.ts";
+import { validateCases } from "./group_cases.ts";
 
 const base = { name: "b", seed: 9, guest: { ram: "16MiB", workload: { kind: "idle" } } };
 const cap = (name: string): CapabilityDecl => ({ name, doc: name, parameters: [], conflicts: [] });

@@ -15,7 +15,7 @@
 import type { ProgressRecord } from "../contract/types.ts";
 import { type CaseReport, type Comparison, medianRun } from "./comparison.ts";
 import { failureLines, modeText, provenance, tableRows } from "./markdown.ts";
-import { formatValue, type Summary } from "./metrics.ts";
+import { formatValue, NOT_MEASURED, type Summary } from "./metrics.ts";
 import {
   barChart,
   type BarItem,
@@ -179,7 +179,7 @@ function metricBars(
         }]
         : [],
       ...whisker(s),
-      valueText: s ? summaryText(s, "ms") : "no value",
+      valueText: s ? summaryText(s, "ms") : `${NOT_MEASURED} (not measured)`,
     };
   });
   return barChart(items, { title, xLabel, ticks: msTicks });
@@ -188,9 +188,10 @@ function metricBars(
 function bytesChart(c: Comparison, mode: string): string {
   const kinds: string[] = [];
   const byCase = c.cases.map((k) => {
-    const run = medianBy(k, (r) => r.bytes?.total ?? null);
-    const counters: Record<string, number> = run?.result?.bytes ?? {};
-    for (const [kind, v] of Object.entries(counters)) {
+    const run = medianBy(k, (r) => r.bytes ? r.bytes.total : null);
+    // No run reported bytes: no bar at all, never a bar of zeros.
+    const counters: Record<string, number> | null = run?.result?.bytes ?? null;
+    for (const [kind, v] of Object.entries(counters ?? {})) {
       if (kind !== "total" && v > 0 && !kinds.includes(kind)) kinds.push(kind);
     }
     return { k, counters };
@@ -205,13 +206,15 @@ function bytesChart(c: Comparison, mode: string): string {
     const s = k.stats.bytesTotal;
     return {
       label: k.label,
-      segments: kinds.map((kind) => ({
-        name: kind,
-        value: counters[kind] ?? 0,
-        color: color.get(kind)!,
-      })),
+      segments: counters
+        ? kinds.filter((kind) => typeof counters[kind] === "number").map((kind) => ({
+          name: kind,
+          value: counters[kind],
+          color: color.get(kind)!,
+        }))
+        : [],
       ...whisker(s),
-      valueText: s ? summaryText(s, "bytes") : "no value",
+      valueText: s ? summaryText(s, "bytes") : `${NOT_MEASURED} (not measured)`,
     };
   });
   return barChart(items, {

@@ -17,7 +17,7 @@
  */
 import type { ProgressRecord, Result } from "../contract/types.ts";
 import { formatBytes } from "../util/size.ts";
-import { formatValue } from "./metrics.ts";
+import { formatValue, NOT_MEASURED } from "./metrics.ts";
 
 /** Where progress goes. */
 export interface ProgressSink {
@@ -94,10 +94,12 @@ export class LiveProgress {
 
 /** Phase, round, transferred, remaining, rate and ETA of one progress record. */
 export function formatLive(p: ProgressRecord): string {
-  const rate = p.bandwidthBytesPerSec > 0 ? `${formatBytes(p.bandwidthBytesPerSec)}/s` : "- /s";
+  const rate = p.bandwidthBytesPerSec > 0
+    ? `${formatBytes(p.bandwidthBytesPerSec)}/s`
+    : `${NOT_MEASURED} /s`;
   const eta = p.bandwidthBytesPerSec > 0
     ? formatValue((p.remainingBytes / p.bandwidthBytesPerSec) * 1000, "ms")
-    : "-";
+    : NOT_MEASURED;
   return `${p.phase === "round" ? "" : `${p.phase}, `}round ${p.round} | sent ${
     formatBytes(p.transferredBytes)
   } | remaining ${formatBytes(p.remainingBytes)} | ${rate} | ETA ${eta} | t ${
@@ -113,9 +115,9 @@ function formatDone(r: Result): string {
     : `${r.mismatchedPages} pages differ`;
   return `${r.outcome} | total ${formatValue(r.totalTimeMs, "ms")} | downtime ${
     formatValue(r.downtimeMs, "ms")
-  } | ${r.bytes ? formatBytes(r.bytes.total) : "bytes not reported"} | ${
-    r.rounds ?? r.iterations
-  } rounds | ${memory}${
+  } | ${r.bytes ? formatBytes(r.bytes.total) : "bytes not measured"} | ${
+    typeof r.rounds === "number" ? `${r.rounds} rounds` : "rounds not measured"
+  } | ${memory}${
     r.passed ? "" : " | FAILED " + r.expectations.filter((e) => !e.ok).map((e) => e.name).join(", ")
   }`;
 }

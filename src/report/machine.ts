@@ -8,7 +8,7 @@
  * ```ts
  * import { describeMachine } from "./machine.ts";
  * const m = describeMachine();
- * console.log(m.cpus > 0, typeof m.deno); // true "string"
+ * console.log(typeof m.deno, m.arch === Deno.build.arch); // "string" true
  * ```
  * @module
  */
@@ -20,15 +20,17 @@ export interface MachineDescription {
   os: string;
   arch: string;
   cpuModel: string;
-  cpus: number;
-  memoryBytes: number;
+  /** Logical CPUs (null: not known). */
+  cpus: number | null;
+  /** Physical memory (null: not known). */
+  memoryBytes: number | null;
   deno: string;
   v8: string;
   /** 1-minute load average when the run started (others sharing the machine skew timings). */
   loadAvg1: number | null;
 }
 
-/** Describes this machine. Never throws: what cannot be read is "unknown". */
+/** Describes this machine. Never throws: a text that cannot be read is "unknown", a figure null. */
 export function describeMachine(): MachineDescription {
   let cpuModel = "unknown";
   try {
@@ -37,19 +39,24 @@ export function describeMachine(): MachineDescription {
   } catch {
     // not Linux
   }
-  let memoryBytes = 0, loadAvg1: number | null = null;
+  let memoryBytes: number | null = null, loadAvg1: number | null = null;
   try {
     memoryBytes = Deno.systemMemoryInfo().total;
+  } catch {
+    // not available
+  }
+  try {
     loadAvg1 = Deno.loadavg()[0];
   } catch {
     // not available
   }
+  const cpus = navigator.hardwareConcurrency;
   return {
     hostname: safe(() => Deno.hostname()),
     os: `${Deno.build.os} ${safe(() => Deno.osRelease())}`,
     arch: Deno.build.arch,
     cpuModel,
-    cpus: navigator.hardwareConcurrency ?? 0,
+    cpus: Number.isInteger(cpus) && cpus > 0 ? cpus : null,
     memoryBytes,
     deno: Deno.version.deno,
     v8: Deno.version.v8,
@@ -91,9 +98,15 @@ export async function gitCommit(dir: URL = ROOT): Promise<CommitInfo> {
   }
 }
 
-/** One line for reports: "2 x AMD EPYC 7B13, 7.8 GiB, linux 6.1, deno 2.x". */
+/**
+ * One line for reports: "2 x AMD EPYC 7B13, 7.8 GiB, linux 6.1, deno 2.x";
+ * a figure that is not known is left out.
+ */
 export function machineLine(m: MachineDescription): string {
-  const gib = m.memoryBytes ? `, ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB` : "";
-  const load = m.loadAvg1 === null ? "" : `, load ${m.loadAvg1.toFixed(2)}`;
-  return `${m.cpus} x ${m.cpuModel}${gib}, ${m.os} ${m.arch}, deno ${m.deno}${load}`;
+  const cpus = typeof m.cpus === "number" ? `${m.cpus} x ` : "";
+  const gib = typeof m.memoryBytes === "number"
+    ? `, ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB`
+    : "";
+  const load = typeof m.loadAvg1 === "number" ? `, load ${m.loadAvg1.toFixed(2)}` : "";
+  return `${cpus}${m.cpuModel}${gib}, ${m.os} ${m.arch}, deno ${m.deno}${load}`;
 }

@@ -11,7 +11,7 @@
  */
 import type { CaseReport, Comparison } from "./comparison.ts";
 import { machineLine } from "./machine.ts";
-import { formatValue, metric, type Summary } from "./metrics.ts";
+import { formatValue, metric, NOT_MEASURED, type Summary } from "./metrics.ts";
 
 /** The metrics the table shows, in order. */
 export const TABLE_METRICS = [
@@ -35,7 +35,7 @@ export function modeText(modes: string[]): string {
 export function provenance(c: Comparison): string {
   const parts = [
     modeText(c.modes),
-    `seed ${c.seeds.join(", ") || "-"}`,
+    `seed ${c.seeds.join(", ") || NOT_MEASURED}`,
     `${c.repeat} repeat${c.repeat === 1 ? "" : "s"} per case${
       c.interleaved && c.repeat > 1 ? ", interleaved" : ""
     }`,
@@ -54,9 +54,9 @@ export interface Cell {
   range?: string;
 }
 
-/** Formats a summary as a cell. */
+/** Formats a summary as a cell ("—" when no run measured it). */
 export function summaryCell(s: Summary | null, unit: Parameters<typeof formatValue>[1]): Cell {
-  if (!s) return { text: "-" };
+  if (!s) return { text: NOT_MEASURED };
   const text = formatValue(s.median, unit);
   if (s.n === 1 || s.min === s.max) return { text };
   return { text, range: `${formatValue(s.min, unit)}–${formatValue(s.max, unit)}` };

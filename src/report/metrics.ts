@@ -273,9 +273,12 @@ export function judgeMove(
   };
 }
 
-/** Formats a metric's value for people. */
+/** What reports show for a figure that was not measured (never 0). */
+export const NOT_MEASURED = "—";
+
+/** Formats a metric's value for people; a value that is missing shows as "—". */
 export function formatValue(v: number | null | undefined, unit: MetricUnit): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "-";
+  if (v === null || v === undefined || !Number.isFinite(v)) return NOT_MEASURED;
   switch (unit) {
     case "ms":
       return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms`;

@@ -69,5 +69,5 @@ Deno.test("values are formatted with their unit", () => {
   assertEquals(formatValue(3 * 1024 * 1024, "bytes"), "3.00 MiB");
   assertEquals(formatValue(1, "bool"), "yes");
   assertEquals(formatValue(0.5, "bool"), "50% yes");
-  assertEquals(formatValue(null, "ms"), "-");
+  assertEquals(formatValue(null, "ms"), "—");
 });

@@ -60,7 +60,7 @@ Deno.test("the Markdown table says the mode, seed, repeats and commit, and gives
     /\| precopy \| real \| 3\/3 \| yes \| 110 ms \(100 ms–120 ms\) \| 6\.0 ms \(5\.0 ms–7\.0 ms\) \|/,
   );
   assertMatch(md, /\| a <weird> & "label" \| real \| 3\/3 \|/);
-  assertMatch(md, /\| crashy \| real \| 0\/1 \| unknown \| - \|/);
+  assertMatch(md, /\| crashy \| real \| 0\/1 \| unknown \| — \|/);
   assertMatch(
     md,
     /Failures:\n\n- crashy repeat 0 \(seed 42, real mode\): harness error: Error: boom\n/,
@@ -144,5 +144,60 @@ Deno.test("live progress rewrites one line per run on a terminal and logs plain 
   assertMatch(
     formatLive(p),
     /^round 1 \| sent [\d.]+ MiB \| remaining 2\.00 MiB \| 477 MiB\/s \| ETA 4\.2 ms \| t 45\.0 ms$/,
+  );
+});
+
+Deno.test("a figure no run measured shows as —, never 0: bytes, pages and rounds not reported", () => {
+  const lost = {
+    ...fixtureResult({ scenario: "lost", downtimeMs: null }),
+    bytes: null,
+    pages: null,
+  };
+  delete lost.rounds;
+  const known = fixtureResult({ scenario: "known" });
+  const c = buildComparison({
+    title: "t",
+    description: "",
+    batch: null,
+    repeat: 1,
+    interleaved: true,
+    commit: { commit: null, dirty: null },
+    machine: {
+      hostname: "h",
+      os: "linux",
+      arch: "x86_64",
+      cpuModel: "cpu",
+      cpus: null,
+      memoryBytes: null,
+      deno: "2",
+      v8: "1",
+      loadAvg1: null,
+    },
+    createdAt: "2025-01-01T00:00:00Z",
+  }, [
+    { id: 1, caseLabel: "lost", repeat: 0, seed: 1, mode: "sim", result: lost },
+    { id: 2, caseLabel: "known", repeat: 0, seed: 1, mode: "sim", result: known },
+  ]);
+  assertEquals(c.cases[0].stats.bytesTotal, null);
+  assertEquals(c.cases[0].stats.pagesTotal, null);
+  const md = renderMarkdown(c);
+  // total time, downtime, bytes, rounds, throughput
+  assertMatch(md, /\| lost \| sim \| 1\/1 \| yes \| 100 ms \| — \| — \| — \| — \|/);
+  assertMatch(md, /· cpu, linux x86_64, deno 2\./, "no CPU count or memory made up");
+  const html = renderHtml(c);
+  const bytes = /<figure id="fig-bytes">[\s\S]*?<\/figure>/.exec(html)![0];
+  assertEquals((bytes.match(/<rect class="bar"[^>]*><title>lost: /g) ?? []).length, 0);
+  assertOk((bytes.match(/<rect class="bar"[^>]*><title>known: /g) ?? []).length >= 2);
+  assertMatch(bytes, />— \(not measured\)<\/text>/);
+  const downtime = /<figure id="fig-downtime">[\s\S]*?<\/figure>/.exec(html)![0];
+  assertMatch(downtime, />— \(not measured\)<\/text>/);
+  const plain: string[] = [];
+  const live = new LiveProgress({ isTerminal: false, write: (t) => plain.push(t) });
+  live.start("lost", 0, 1);
+  live.finish(lost);
+  assertMatch(plain[1], /downtime — \| bytes not measured \| rounds not measured \|/);
+  assertOk(
+    !/\b0 B\b|\b0 rounds\b/.test(md + html + plain.join("")),
+    "no zero stands in for a figure",
   );
 });

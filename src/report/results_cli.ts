@@ -25,7 +25,7 @@ import { formatBytes } from "../util/size.ts";
 import { comparisonFromStore } from "./comparison.ts";
 import { DEFAULT_THRESHOLDS, defaultCurrent, diffRuns, type RunDiff, selectRuns } from "./diff.ts";
 import { describeMachine, gitCommit, machineLine } from "./machine.ts";
-import { metric, parseThreshold, type Threshold } from "./metrics.ts";
+import { metric, NOT_MEASURED, parseThreshold, type Threshold } from "./metrics.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { writeReports } from "./report_files.ts";
 import { DEFAULT_DB, newBatchId, ResultsStore, type RunFilter, type StoredRun } from "./store.ts";
@@ -245,12 +245,12 @@ export function formatRunTable(runs: StoredRun[], total: number): string {
     r.suite ? `${r.suite}/${r.caseLabel ?? r.scenarioName}` : r.scenarioName,
     r.mode,
     String(r.seed),
-    (r.commit.commit?.slice(0, 8) ?? "-") + (r.commit.dirty ? "+" : ""),
+    (r.commit.commit?.slice(0, 8) ?? "unknown") + (r.commit.dirty ? "+" : ""),
     r.result.passed ? r.result.outcome : `${r.result.outcome} FAIL`,
-    r.result.memoryEqual === null ? "?" : r.result.memoryEqual ? "equal" : "DIFFER",
+    r.result.memoryEqual === null ? "unknown" : r.result.memoryEqual ? "equal" : "DIFFER",
     `${r.result.totalTimeMs.toFixed(1)} ms`,
-    r.result.downtimeMs === null ? "-" : `${r.result.downtimeMs.toFixed(1)} ms`,
-    formatBytes(r.result.bytes?.total ?? 0),
+    typeof r.result.downtimeMs === "number" ? `${r.result.downtimeMs.toFixed(1)} ms` : NOT_MEASURED,
+    r.result.bytes ? formatBytes(r.result.bytes.total) : NOT_MEASURED,
   ]);
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]) =>
@@ -278,7 +278,9 @@ function showRun(store: ResultsStore, id: number, json?: boolean): number {
       r.result.passed ? "passed" : "FAILED"
     }`,
     "metrics:",
-    ...Object.entries(r.metrics).map(([k, v]) => `  ${k}: ${v ?? "-"}`),
+    ...Object.entries(r.metrics).map(([k, v]) =>
+      `  ${k}: ${v ?? `${NOT_MEASURED} (not measured)`}`
+    ),
     `progress (${r.result.progress.length} records):`,
     ...r.result.progress.map((p) => `  ${formatLive(p)}`),
   ];

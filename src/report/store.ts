@@ -3,14 +3,16 @@
  * result imported from `deno task scenario --json`), in SQLite through
  * Deno's built-in `node:sqlite`. Default file: `.ferry/results.db`.
  *
- * Schema (version 1; see docs/compare.md):
+ * Schema (version 2; see docs/compare.md; a version 1 database is migrated
+ * when opened):
  *
  * - `meta(key, value)`: `schema_version`.
  * - `runs`: one row per run: when, which batch (one `deno task compare` or
  *   `deno task ci` invocation), kind, suite (group or suite name), case label,
  *   repeat index, scenario name and JSON (as run), seed, mode, git commit and
  *   dirty flag, machine JSON, the headline metrics as columns (outcome,
- *   passed, memory_equal, downtime_ms, total_time_ms, bytes_total), every
+ *   passed, memory_equal, downtime_ms, total_time_ms, bytes_total; NULL
+ *   where the run has no such figure, never 0), every
  *   metric as JSON, and the result JSON without its progress series.
  * - `progress`: the progress series, one row per dirty-log sync (run_id,
  *   seq, time_ms, round, phase, transferred_bytes, remaining_bytes,
@@ -37,8 +39,8 @@ import { extractMetrics } from "./metrics.ts";
 /** Default database file, relative to the working directory. */
 export const DEFAULT_DB = ".ferry/results.db";
 
-/** The schema version this code writes. */
-export const SCHEMA_VERSION = 1;
+/** The schema version this code writes (a database of version 1 is migrated when opened). */
+export const SCHEMA_VERSION = 2;
 
 /** What the store keeps about a run besides its result. */
 export interface RunMeta {
@@ -89,9 +91,8 @@ export interface RunFilter {
   limit?: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
+/** The columns of `runs` (version 2: `bytes_total` is NULL when no peer reported bytes). */
+const RUNS_COLUMNS = `
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   created_at TEXT NOT NULL,
   batch TEXT NOT NULL,
@@ -111,13 +112,21 @@ CREATE TABLE IF NOT EXISTS runs (
   memory_equal INTEGER,
   downtime_ms REAL,
   total_time_ms REAL NOT NULL,
-  bytes_total INTEGER NOT NULL,
+  bytes_total INTEGER,
   metrics_json TEXT NOT NULL,
   result_json TEXT NOT NULL
-);
+`;
+
+const RUNS_INDEXES = `
 CREATE INDEX IF NOT EXISTS runs_batch ON runs(batch);
 CREATE INDEX IF NOT EXISTS runs_commit ON runs(git_commit);
 CREATE INDEX IF NOT EXISTS runs_scenario ON runs(scenario_name, mode);
+`;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (${RUNS_COLUMNS});
+${RUNS_INDEXES}
 CREATE TABLE IF NOT EXISTS progress (
   run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
   seq INTEGER NOT NULL,
@@ -134,6 +143,36 @@ CREATE TABLE IF NOT EXISTS progress (
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 `;
+
+/**
+ * Version 1 to 2: `runs.bytes_total` loses NOT NULL, and rows that stored 0
+ * for a result without bytes (not reported: the source died) get NULL. The
+ * table is rebuilt (SQLite cannot drop a NOT NULL), with foreign keys off so
+ * that dropping the old table does not cascade into `progress`.
+ */
+function migrateFrom1(db: DatabaseSync): void {
+  db.exec("PRAGMA foreign_keys = OFF");
+  db.exec("BEGIN");
+  try {
+    db.exec(`
+      CREATE TABLE runs_v2 (${RUNS_COLUMNS});
+      INSERT INTO runs_v2 SELECT * FROM runs;
+      UPDATE runs_v2 SET bytes_total = NULL WHERE json_type(result_json, '$.bytes') IS NOT 'object';
+      DROP TABLE runs;
+      ALTER TABLE runs_v2 RENAME TO runs;
+      ${RUNS_INDEXES}
+      UPDATE meta SET value = '2' WHERE key = 'schema_version';
+    `);
+    const broken = db.prepare("PRAGMA foreign_key_check").all();
+    if (broken.length) throw new Error(`${broken.length} rows lost their run`);
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  } finally {
+    db.exec("PRAGMA foreign_keys = ON");
+  }
+}
 
 /** Progress fields with their own column; anything else goes to extra_json. */
 const PROGRESS_COLUMNS: [keyof ProgressRecord, string][] = [
@@ -188,6 +227,15 @@ export class ResultsStore {
       throw new Error(
         `${path}: written by a newer Ferry (schema ${row.value}, this code knows ${SCHEMA_VERSION})`,
       );
+    } else if (Number(row.value) === 1) {
+      try {
+        migrateFrom1(db);
+      } catch (e) {
+        db.close();
+        throw new Error(
+          `${path}: cannot be migrated from schema 1 to ${SCHEMA_VERSION}: ${(e as Error).message}`,
+        );
+      }
     }
     return new ResultsStore(path, db);
   }
@@ -222,7 +270,7 @@ export class ResultsStore {
         result.memoryEqual === null ? null : result.memoryEqual ? 1 : 0,
         result.downtimeMs,
         result.totalTimeMs,
-        result.bytes?.total ?? 0,
+        result.bytes ? result.bytes.total : null,
         JSON.stringify(extractMetrics(result)),
         JSON.stringify({ ...rest, progress: [] }),
       );

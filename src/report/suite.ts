@@ -22,11 +22,13 @@
  * `expect` holds absolute thresholds and is merged into the scenario's own
  * `expect` (the checker judges it: outcome, memory equal, downtime, bytes,
  * total time). `againstBaseline` allows each metric a move of
- * `max(pct % of the baseline, abs)` in the worse direction against a stored
- * baseline (an entry's own values override the suite's; `"off"` drops one).
- * The baseline is the newest earlier batch of the same suite and mode in the
- * results database whose runs all passed, or the run, batch or commit given
- * with `--baseline`; with none, the relative checks are skipped, not failed.
+ * `max(pct % of the baseline, abs)` in the worse direction against a
+ * baseline (an entry's own values override the suite's; `"off"` drops one);
+ * `againstSimBaseline` does the same for runs in sim mode (default:
+ * `againstBaseline`), where figures are deterministic and thresholds can be
+ * exact. The baseline (see `baseline.ts`) is a file checked in beside the
+ * suite (sim mode), stored runs, or none: then the relative checks are
+ * skipped, or, when a baseline is required (CI=true), failed.
  *
  * @example
  * ```ts ignore
@@ -37,25 +39,20 @@
  * @module
  */
 import type { Scenario } from "../contract/types.ts";
-import type { Comparison } from "./comparison.ts";
+import type { CaseReport, Comparison } from "./comparison.ts";
 import { type CompareOptions, runGroup } from "./compare.ts";
-import type { Group } from "./group.ts";
+import type { Group } from "./group_cases.ts";
 import { applySet, baseName, loadBase, loadDataFile, readHeader, ROOT } from "./data_file.ts";
-import {
-  judgeMove,
-  metric,
-  type Move,
-  parseThreshold,
-  summarize,
-  type Threshold,
-} from "./metrics.ts";
-import type { ResultsStore, StoredRun } from "./store.ts";
+import { type Baseline, baselineKey, scenarioSha256 } from "./baseline.ts";
+import { judgeMove, metric, type Move, parseThreshold, type Threshold } from "./metrics.ts";
+import type { ResultsStore } from "./store.ts";
 
-/** One scenario of a suite, with its thresholds against the baseline. */
+/** One scenario of a suite, with its thresholds against the baseline in each mode. */
 export interface SuiteEntry {
   label: string;
   scenario: Scenario;
-  againstBaseline: Record<string, Threshold>;
+  /** Thresholds by the mode the scenario runs in (sim: `againstSimBaseline`, else `againstBaseline`). */
+  againstBaseline: Record<"real" | "sim", Record<string, Threshold>>;
 }
 
 /** A suite, resolved. */
@@ -78,9 +75,10 @@ const SUITE_KEYS = new Set([
   "repeat",
   "seed",
   "againstBaseline",
+  "againstSimBaseline",
   "scenarios",
 ]);
-const ENTRY_KEYS = new Set(["scenario", "set", "expect", "againstBaseline"]);
+const ENTRY_KEYS = new Set(["scenario", "set", "expect", "againstBaseline", "againstSimBaseline"]);
 
 /** Loads a suite by name (`ci/NAME.json` or `ci/NAME.ts` exporting `suite`) or file. */
 export async function loadSuite(nameOrFile: string): Promise<Suite> {
@@ -103,6 +101,9 @@ export async function resolveSuite(
     ...options,
   });
   const suiteThresholds = parseThresholdMap(d.againstBaseline, "againstBaseline", errors);
+  const suiteSimThresholds = d.againstSimBaseline === undefined
+    ? suiteThresholds
+    : parseThresholdMap(d.againstSimBaseline, "againstSimBaseline", errors);
   const entries: SuiteEntry[] = [];
   if (!Array.isArray(d.scenarios) || d.scenarios.length === 0) {
     errors.push("scenarios: must be a non-empty list");
@@ -134,9 +135,13 @@ export async function resolveSuite(
       }
       if (header.seed !== undefined) scenario.seed = header.seed;
       const own = parseThresholdMap(entry.againstBaseline, `${where}.againstBaseline`, errors);
-      const merged: Record<string, Threshold | null> = { ...suiteThresholds, ...own };
-      const againstBaseline: Record<string, Threshold> = {};
-      for (const [k, v] of Object.entries(merged)) if (v) againstBaseline[k] = v;
+      const ownSim = entry.againstSimBaseline === undefined
+        ? own
+        : parseThresholdMap(entry.againstSimBaseline, `${where}.againstSimBaseline`, errors);
+      const againstBaseline = {
+        real: dropOff({ ...suiteThresholds, ...own }),
+        sim: dropOff({ ...suiteSimThresholds, ...ownSim }),
+      };
       if (entries.some((x) => x.label === scenario.name)) {
         errors.push(
           `${where}: two scenarios are named "${scenario.name}" (names pair runs with the baseline)`,
@@ -147,6 +152,12 @@ export async function resolveSuite(
   }
   if (errors.length) throw fail();
   return { ...header, path: options.path, entries };
+}
+
+function dropOff(m: Record<string, Threshold | null>): Record<string, Threshold> {
+  const out: Record<string, Threshold> = {};
+  for (const [k, v] of Object.entries(m)) if (v) out[k] = v;
+  return out;
 }
 
 function parseThresholdMap(
@@ -174,9 +185,14 @@ function parseThresholdMap(
 /** One check of a suite's scenario. */
 export interface Check {
   name: string;
+  /** What kind of check: an expectation of the run, a metric against the baseline, or the harness. */
+  kind: "expectation" | "baseline" | "harness";
+  /** Held, or was skipped. */
   ok: boolean;
-  /** Not judged (no baseline). */
+  /** Not judged (no baseline, `--no-baseline`, or no run to judge); `detail` says why. */
   skipped?: boolean;
+  /** The harness crashed on a run: nothing to judge (an error, not a failure). */
+  error?: boolean;
   detail: string;
 }
 
@@ -186,20 +202,52 @@ export interface Verdict {
   mode: "real" | "sim";
   checks: Check[];
   passed: boolean;
-  /** Sum of the runs' wall time on the runner, in seconds (for JUnit). */
-  seconds: number;
+  /** Sum of the runs' wall time on the runner, in seconds (null: some run did not report it). */
+  seconds: number | null;
   /** Moves against the baseline beyond their threshold in the better direction (informational). */
   improvements: Move[];
+}
+
+/** How a suite's checks ended. */
+export interface CheckCounts {
+  checks: number;
+  held: number;
+  /** Checks that did not hold (the harness errors not included). */
+  failed: number;
+  skipped: number;
+  /** Runs the harness crashed on. */
+  errors: number;
 }
 
 /** A suite's outcome. */
 export interface SuiteReport {
   suite: string;
   comparison: Comparison;
-  baseline: { what: string; runs: number } | null;
+  baseline: { what: string; source: Baseline["source"]; runs: number } | null;
+  /** Why the relative checks were not judged on purpose (`--no-baseline`), else null. */
+  noBaselineReason: string | null;
+  /** A missing baseline failed the relative checks (CI=true) rather than skipping them. */
+  baselineRequired: boolean;
+  /** The command that writes the suite's baseline file (null: none given). */
+  refresh: string | null;
   verdicts: Verdict[];
+  counts: CheckCounts;
   passed: boolean;
   crashed: boolean;
+}
+
+/** How a suite is judged against its baseline. */
+export interface JudgeOptions {
+  /** The baseline (null or absent: none was found or looked for). */
+  baseline?: Baseline | null;
+  /** A missing baseline fails the relative checks (under CI=true) rather than skipping them. */
+  requireBaseline?: boolean;
+  /** Given when no baseline was looked for on purpose (`--no-baseline`): why. The checks are skipped. */
+  noBaselineReason?: string;
+  /** What was looked for when no baseline was found ("no file ..., no stored batch ..."). */
+  missingReason?: string;
+  /** The command that writes the suite's baseline file, for messages. */
+  refresh?: string;
 }
 
 /** A suite as a comparison group: one case per scenario. */
@@ -208,68 +256,93 @@ export function suiteAsGroup(suite: Suite): Group {
   return { ...rest, cases: entries.map((e) => ({ label: e.label, scenario: e.scenario })) };
 }
 
-/** Runs a suite (interleaved, stored as kind "ci") and judges it against the baseline runs given. */
+/** Runs a suite (interleaved, stored as kind "ci") and judges it against the baseline given. */
 export async function runSuite(
   suite: Suite,
-  options: Omit<CompareOptions, "kind" | "store"> & {
-    store?: ResultsStore | null;
-    baseline?: { what: string; runs: StoredRun[] } | null;
-  } = {},
+  options:
+    & Omit<CompareOptions, "kind" | "store">
+    & JudgeOptions
+    & { store?: ResultsStore | null } = {},
 ): Promise<SuiteReport> {
-  const comparison = await runGroup(suiteAsGroup(suite), { ...options, kind: "ci" });
-  return judgeSuite(suite, comparison, options.baseline ?? null);
+  const {
+    baseline = null,
+    requireBaseline,
+    noBaselineReason,
+    missingReason,
+    refresh,
+    ...compare
+  } = options;
+  const comparison = await runGroup(suiteAsGroup(suite), { ...compare, kind: "ci" });
+  return judgeSuite(suite, comparison, {
+    baseline,
+    requireBaseline,
+    noBaselineReason,
+    missingReason,
+    refresh,
+  });
 }
 
-/** Judges a suite's comparison: every run's expectations, and each metric's median against the baseline. */
+/**
+ * Judges a suite's comparison: every run's expectations (a run with no
+ * result is a harness error), and each metric's median against the
+ * baseline's. A relative check is skipped when no run finished or when
+ * `noBaselineReason` is given; with no baseline, or none for the scenario
+ * in its mode, it is skipped, or failed when `requireBaseline`; against a
+ * baseline written for another scenario (its SHA-256 differs) it fails.
+ */
 export function judgeSuite(
   suite: Suite,
   comparison: Comparison,
-  baseline: { what: string; runs: StoredRun[] } | null,
+  options: JudgeOptions = {},
 ): SuiteReport {
+  const baseline = options.baseline ?? null;
   const verdicts: Verdict[] = comparison.cases.map((k) => {
     const entry = suite.entries.find((e) => e.label === k.runs[0].caseLabel)!;
     const checks: Check[] = [];
     for (const r of k.runs) {
       const tag = k.runs.length > 1 ? ` (repeat ${r.repeat})` : "";
       if (!r.result) {
-        checks.push({ name: `harness${tag}`, ok: false, detail: (r.error ?? "").split("\n")[0] });
-        continue;
-      }
-      for (const e of r.result.expectations) {
-        checks.push({ name: `${e.name}${tag}`, ok: e.ok, detail: e.detail });
-      }
-    }
-    const improvements: Move[] = [];
-    const base = baseline?.runs.filter((b) =>
-      b.scenarioName === entry.scenario.name && b.mode === k.mode
-    ) ?? [];
-    for (const [name, t] of Object.entries(entry.againstBaseline)) {
-      const label = `${name} vs baseline`;
-      if (!base.length) {
         checks.push({
-          name: label,
-          ok: true,
-          skipped: true,
-          detail: baseline
-            ? `the baseline (${baseline.what}) has no run of this scenario in ${k.mode} mode`
-            : "no baseline stored yet",
+          name: `harness${tag}`,
+          kind: "harness",
+          ok: false,
+          error: true,
+          detail: r.error ?? "the run ended with neither a result nor an error",
         });
         continue;
       }
-      const move = judgeMove(
-        name,
-        summarize(base.map((b) => b.metrics[name]))?.median ?? null,
-        k.stats[name]?.median ?? null,
-        t,
-      );
+      for (const e of r.result.expectations) {
+        checks.push({ name: `${e.name}${tag}`, kind: "expectation", ok: e.ok, detail: e.detail });
+      }
+    }
+    const improvements: Move[] = [];
+    const notJudged = whyNotJudged(entry, k, baseline, options);
+    for (const [name, t] of Object.entries(entry.againstBaseline[k.mode])) {
+      const label = `${name} vs baseline`;
+      if (notJudged) {
+        checks.push({
+          name: label,
+          kind: "baseline",
+          ok: !notJudged.fails,
+          skipped: !notJudged.fails,
+          detail: notJudged.detail,
+        });
+        continue;
+      }
+      const figures = baseline!.cases.get(baselineKey(entry.scenario.name, k.mode))!;
+      const move = judgeMove(name, figures.metrics[name] ?? null, k.stats[name]?.median ?? null, t);
       if (move.flagged && !move.regression) improvements.push(move);
       checks.push({
         name: label,
+        kind: "baseline",
         ok: !move.regression,
         detail: `${move.detail} (baseline ${baseline!.what})`,
       });
     }
-    const seconds = k.runs.reduce((a, r) => a + Number(r.result?.wall?.runnerMs ?? 0) / 1000, 0);
+    const ms = k.runs.map((r) => r.result?.wall?.runnerMs);
+    const seconds = ms.every((v) => typeof v === "number" && Number.isFinite(v))
+      ? (ms as number[]).reduce((a, v) => a + v, 0) / 1000
+      : null;
     return {
       label: k.label,
       mode: k.mode,
@@ -282,46 +355,125 @@ export function judgeSuite(
   return {
     suite: suite.name,
     comparison,
-    baseline: baseline ? { what: baseline.what, runs: baseline.runs.length } : null,
+    baseline: baseline
+      ? { what: baseline.what, source: baseline.source, runs: baseline.runs }
+      : null,
+    noBaselineReason: baseline ? null : options.noBaselineReason ?? null,
+    baselineRequired: options.requireBaseline ?? false,
+    refresh: options.refresh ?? null,
     verdicts,
+    counts: countChecks(verdicts),
     passed: verdicts.every((v) => v.passed),
     crashed: comparison.cases.some((k) => k.crashed > 0),
   };
 }
 
-/**
- * The default baseline of a suite: the newest batch of this suite and mode,
- * stored as "ci", whose runs all passed; null when there is none.
- */
-export function findBaseline(
-  store: ResultsStore,
-  suite: string,
-  mode: string,
-): { what: string; runs: StoredRun[] } | null {
-  const b = store.batches({ kind: "ci", suite, mode }).find((x) => x.allPassed);
-  return b ? { what: `batch ${b.batch}`, runs: store.list({ batch: b.batch }) } : null;
+/** Why a scenario's relative checks are not judged, and whether that fails them; null: judge them. */
+function whyNotJudged(
+  entry: SuiteEntry,
+  k: CaseReport,
+  baseline: Baseline | null,
+  o: JudgeOptions,
+): { detail: string; fails: boolean } | null {
+  if (!k.runs.some((r) => r.result)) {
+    return { detail: "not judged: no run finished (see the harness error)", fails: false };
+  }
+  if (!baseline && o.noBaselineReason) return { detail: o.noBaselineReason, fails: false };
+  const missing = (detail: string) =>
+    o.requireBaseline
+      ? {
+        detail: `${detail}; a missing baseline fails under CI=true${
+          o.refresh ? ` (write one: ${o.refresh})` : ""
+        }`,
+        fails: true,
+      }
+      : { detail, fails: false };
+  if (!baseline) {
+    return missing(`no baseline stored yet${o.missingReason ? ` (${o.missingReason})` : ""}`);
+  }
+  const figures = baseline.cases.get(baselineKey(entry.scenario.name, k.mode));
+  if (!figures) {
+    return missing(
+      `the baseline (${baseline.what}) has no figures for this scenario in ${k.mode} mode`,
+    );
+  }
+  if (figures.scenarioSha256 !== undefined) {
+    const ran = k.runs[0];
+    const now = scenarioSha256({ ...entry.scenario, seed: ran.seed, mode: ran.mode });
+    if (now !== figures.scenarioSha256) {
+      return {
+        detail: `the scenario is not the one the baseline (${baseline.what}) was written for${
+          o.refresh ? `; if the change is meant, refresh it: ${o.refresh}` : ""
+        }`,
+        fails: true,
+      };
+    }
+  }
+  return null;
+}
+
+/** Counts checks by how they ended. */
+export function countChecks(verdicts: Verdict[]): CheckCounts {
+  const all = verdicts.flatMap((v) => v.checks);
+  return {
+    checks: all.length,
+    held: all.filter((c) => c.ok && !c.skipped).length,
+    failed: all.filter((c) => !c.ok && !c.error).length,
+    skipped: all.filter((c) => c.skipped).length,
+    errors: all.filter((c) => c.error).length,
+  };
 }
 
 /** The verdicts as lines for the terminal. */
 export function formatVerdicts(r: SuiteReport): string {
-  const lines: string[] = [
-    `suite ${r.suite}: ${
-      r.baseline
-        ? `baseline ${r.baseline.what} (${r.baseline.runs} runs)`
-        : "no baseline stored yet: relative checks skipped"
-    }`,
-  ];
+  const lines: string[] = [`suite ${r.suite}: ${baselineLine(r)}`];
+  let improved = false;
   for (const v of r.verdicts) {
     lines.push(`${v.passed ? "ok  " : "FAIL"} ${v.label} (${v.mode} mode)`);
-    for (const c of v.checks) {
-      if (!c.ok) lines.push(`       FAIL ${c.name}: ${c.detail}`);
+    for (const g of byDetail(v.checks.filter((c) => c.error))) {
+      lines.push(`       ERROR ${g.names}: ${g.detail.split("\n")[0]}`);
+    }
+    for (const g of byDetail(v.checks.filter((c) => !c.ok && !c.error))) {
+      lines.push(`       FAIL ${g.names}: ${g.detail}`);
     }
     const held = v.checks.filter((c) => c.ok && !c.skipped).map((c) => c.name);
     if (held.length) lines.push(`       held: ${held.join(", ")}`);
+    for (const g of byDetail(v.checks.filter((c) => c.skipped))) {
+      lines.push(`       skipped ${g.names}: ${g.detail}`);
+    }
     for (const m of v.improvements) {
       lines.push(`       better: ${metric(m.metric).label}: ${m.detail}`);
+      improved = true;
     }
   }
+  if (improved && r.baseline?.source === "file" && r.refresh) {
+    lines.push(
+      `figures beat the checked-in baseline; refresh it so that they are held: ${r.refresh}`,
+    );
+  }
+  const c = r.counts;
+  lines.push(
+    `${c.checks} checks: ${c.held} held, ${c.failed} failed, ${c.skipped} skipped, ${c.errors} harness errors`,
+  );
   lines.push(r.passed ? "PASSED" : "REGRESSED");
   return lines.join("\n");
+}
+
+function baselineLine(r: SuiteReport): string {
+  if (r.baseline) {
+    return `baseline ${r.baseline.what} (${r.baseline.runs} runs${
+      r.baseline.source === "file" ? ", checked in" : ""
+    })`;
+  }
+  if (r.noBaselineReason) return `no baseline (${r.noBaselineReason}): relative checks skipped`;
+  return r.baselineRequired
+    ? "no baseline stored yet: relative checks FAIL (a baseline is required under CI=true)"
+    : "no baseline stored yet: relative checks skipped";
+}
+
+/** Checks with the same detail, together: "a, b" and the detail. */
+function byDetail(checks: Check[]): { names: string; detail: string }[] {
+  const m = new Map<string, string[]>();
+  for (const c of checks) m.set(c.detail, [...(m.get(c.detail) ?? []), c.name]);
+  return [...m].map(([detail, names]) => ({ names: names.join(", "), detail }));
 }

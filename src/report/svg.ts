@@ -196,7 +196,12 @@ export function barChart(
   const ph = Math.max(1, items.length) * (bar + gap);
   const height = m.top + ph + m.bottom;
   const pw = width - m.left - m.right;
-  const top = Math.max(1e-9, ...items.map((it) => Math.max(it.max ?? 0, sum(it.segments))));
+  const top = Math.max(
+    1e-9,
+    ...items.map((it) =>
+      it.max === undefined ? sum(it.segments) : Math.max(it.max, sum(it.segments))
+    ),
+  );
   const xt = options.ticks(top);
   const xMax = xt.ticks[xt.ticks.length - 1];
   const X = (v: number) => m.left + (v / xMax) * pw;
