@@ -11,6 +11,8 @@
 import { assertEquals, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
 import type { BalloonBehaviour, Result, Scenario } from "../src/contract/types.ts";
+import { scenario as liarHotset } from "../scenarios/free-page-hints-liar-hotset.ts";
+import { scenario as floodBusy } from "../scenarios/free-page-hints-flood-busy.ts";
 
 const SEED = 21;
 
@@ -186,4 +188,24 @@ Deno.test("real peers: a busy guest over several requests, honest and flooding: 
     assertOk(r.hints!.requests >= 2, `${behaviour}: ${JSON.stringify(r.hints)}`);
     assertOk(r.hints!.pagesSkipped > 5000, `${behaviour}: ${JSON.stringify(r.hints)}`);
   }
+});
+
+// Issue 21: a page sent while the guest wrote it (torn) and then hinted free
+// was never sent again, and the destination refused the stream. The same two
+// swarm findings run in simulation in test/hints_property_test.ts.
+
+Deno.test("real peers: swarm 777-119, a liar on a busy hot-set guest over a slow link, completes; its lies set apart", async () => {
+  const r = await runScenario(liarHotset, { mode: "real" });
+  assertCompleted(r, liarHotset.name);
+  assertEquals(r.mismatchedPages, 0);
+  assertOk(r.liedPages! > 0, `${r.liedPages} pages lied about`);
+  assertOk(r.liarMismatchedPages! <= r.liedPages!, `${r.liarMismatchedPages} of ${r.liedPages}`);
+  // The hazard arose: hints named pages already sent, and those went again.
+  assertOk(r.hints!.pagesSkipped > 0 && r.hints!.pagesAlreadySent > 0, JSON.stringify(r.hints));
+});
+
+Deno.test("real peers: swarm 777-374, a flooding balloon on a guest rewriting whole pages, completes, memory equal", async () => {
+  const r = await runScenario(floodBusy, { mode: "real" });
+  assertCompleted(r, floodBusy.name);
+  assertEquals(r.mismatchedPages, 0);
 });

@@ -314,6 +314,12 @@ export interface HintStats {
   rangesAccepted: number;
   /** Dirty bits cleared by accepted hints: pages that were not sent then. */
   pagesSkipped: number;
+  /**
+   * Dirty pages an accepted hint named free but that were sent anyway: the
+   * source had sent them before while the guest ran, so the destination holds
+   * a copy that may be torn, and only a fresh copy makes it whole.
+   */
+  pagesAlreadySent: number;
   rejected: HintRejections;
 }
 

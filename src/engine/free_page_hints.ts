@@ -19,12 +19,31 @@
  *   overlap a range already taken for the same request;
  * - a valid range clears the migration bitmap's bits of its pages: they are
  *   not sent. A page written after the guest reported it free is dirtied
- *   again by the log and goes at a later sync.
+ *   again by the log and goes at a later sync;
+ * - except a page the source has already sent while the guest ran: a hint
+ *   never clears its bit again, whatever the guest says (see below).
  *
  * Why the command id must change at every sync: a hint reflects the guest's
  * view at some moment after the request was issued; the sync that follows
  * may bring dirty bits of pages allocated after that moment, which the old
  * hint would wrongly clear.
+ *
+ * Why a page once sent is never skipped again: the source sends guest RAM
+ * while the guest runs, so a page it sent may have been torn (written while
+ * it was read); its per-page checksum then fails and the destination holds
+ * the page as suspect until a later copy arrives (docs/stream.md). The page
+ * is dirty, so without hints that copy always comes. A hint that cleared its
+ * bit, because the guest said the page was free afterwards (honestly, by
+ * flooding, or by lying), left the destination with a suspect page at the
+ * end, and the whole migration failed: any balloon could make its own guest
+ * unmigratable. So the destination's copy of every page it has been sent is
+ * kept current exactly as without hints, and hints only spare pages the
+ * destination never had. Which pages were sent is known without looking into
+ * the sender: every bit set in the migration bitmap when a request is issued
+ * and not cleared by a hint of that request is sent before the next sync
+ * (the round sends every dirty page), so when a command is retired those
+ * pages join the sent set ({@link FreePageHinting} keeps both, one bit per
+ * page).
  *
  * Nothing here waits: {@link FreePageHinting.poll} runs at the engine's own
  * points (before each buffer goes out, at each sync), does a bounded amount
@@ -98,6 +117,13 @@ export class FreePageHinting {
   #budgetMax: number;
   /** Pages already hinted under the current command (overlap check). */
   #seen: Int32Array;
+  /**
+   * Pages the source may have sent while the guest ran: the destination holds
+   * a copy of them that may be torn, so no hint may clear their bits.
+   */
+  #sent: Int32Array;
+  /** Pages due under the current command: its bitmap at request, less what hints cleared. */
+  #due: Int32Array;
   /** The current command id; 0 when none is current. */
   #current = 0;
   #lastId = 0;
@@ -117,6 +143,8 @@ export class FreePageHinting {
     this.#timeoutMs = options.timeoutMs;
     this.#budgetMax = options.rangesPerRequestMax ?? options.ram.totalPages;
     this.#seen = new Int32Array(options.bitmap.words.length);
+    this.#sent = new Int32Array(options.bitmap.words.length);
+    this.#due = new Int32Array(options.bitmap.words.length);
     this.#stats = {
       source: source.name,
       requests: 0,
@@ -125,6 +153,7 @@ export class FreePageHinting {
       superseded: 0,
       rangesAccepted: 0,
       pagesSkipped: 0,
+      pagesAlreadySent: 0,
       rejected: {
         stale: 0,
         late: 0,
@@ -138,10 +167,14 @@ export class FreePageHinting {
     };
   }
 
-  /** Issues a request with a new command id (call after a dirty-log sync). */
+  /**
+   * Issues a request with a new command id (call after a dirty-log sync,
+   * before the round that sends the bitmap's pages).
+   */
   request(): void {
     if (this.#stopped) return;
     this.retire();
+    this.#due.set(this.#bitmap.words);
     this.#current = ++this.#lastId;
     this.#deadline = this.#clock.nowMs() + this.#timeoutMs;
     this.#done = false;
@@ -152,12 +185,19 @@ export class FreePageHinting {
     this.#source.request(this.#current);
   }
 
-  /** Applies what waits for the current command, then retires it (call before a dirty-log sync). */
+  /**
+   * Applies what waits for the current command, then retires it (call before
+   * a dirty-log sync, once the round is sent): the pages it left due were
+   * sent, and no hint clears their bits from now on.
+   */
   retire(): void {
     if (this.#current === 0) return;
     this.poll();
     if (!this.#done && !this.#expired) this.#stats.superseded++;
     this.#current = 0;
+    const sent = this.#sent, due = this.#due;
+    for (let i = 0; i < sent.length; i++) sent[i] |= due[i];
+    due.fill(0);
   }
 
   /** Retires the current command and tells the source to stop; later polls only drain. */
@@ -234,7 +274,37 @@ export class FreePageHinting {
     }
     bits(this.#seen, page, n, SET);
     this.#stats.rangesAccepted++;
-    this.#stats.pagesSkipped += bits(this.#bitmap.words, page, n, CLEAR);
+    this.#skip(page, n);
+  }
+
+  /**
+   * Clears the dirty bits of pages [page, page + n) that were never sent, in
+   * the bitmap and in the current command's due set, a word at a time; dirty
+   * pages that were sent before keep their bits (counted as already sent).
+   */
+  #skip(page: number, n: number): void {
+    const dirty = this.#bitmap.words, sent = this.#sent, due = this.#due;
+    let skipped = 0, kept = 0;
+    const end = page + n;
+    for (let p = page; p < end;) {
+      const bit = p & 31;
+      const take = Math.min(32 - bit, end - p);
+      const mask = take === 32 ? -1 : ((1 << take) - 1) << bit;
+      const i = p >>> 5;
+      const hit = dirty[i] & mask;
+      if (hit) {
+        const clear = hit & ~sent[i];
+        if (clear !== hit) kept += popcount32(hit & sent[i]);
+        if (clear) {
+          skipped += popcount32(clear);
+          dirty[i] &= ~clear;
+          due[i] &= ~clear;
+        }
+      }
+      p += take;
+    }
+    this.#stats.pagesSkipped += skipped;
+    this.#stats.pagesAlreadySent += kept;
   }
 
   /** The counters so far (a copy). */
@@ -260,30 +330,23 @@ function insideOneBlock(ram: Ram, page: number, n: number): boolean {
   return false;
 }
 
-const ANY = 0, SET = 1, CLEAR = 2;
+const ANY = 0, SET = 1;
 
 /**
  * One operation on bits [start, start + n), a word at a time: ANY returns 1
- * when one of them is set, SET sets them, CLEAR clears them and returns how
- * many were set.
+ * when one of them is set, SET sets them.
  */
 function bits(words: Int32Array, start: number, n: number, op: number): number {
-  let result = 0;
   const end = start + n;
   for (let p = start; p < end;) {
     const bit = p & 31;
     const take = Math.min(32 - bit, end - p);
     const mask = take === 32 ? -1 : ((1 << take) - 1) << bit;
     const i = p >>> 5;
-    const hit = words[i] & mask;
     if (op === ANY) {
-      if (hit) return 1;
-    } else if (op === SET) words[i] |= mask;
-    else if (hit) {
-      result += popcount32(hit);
-      words[i] &= ~mask;
-    }
+      if (words[i] & mask) return 1;
+    } else words[i] |= mask;
     p += take;
   }
-  return result;
+  return 0;
 }

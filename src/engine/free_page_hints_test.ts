@@ -80,11 +80,80 @@ Deno.test("hints: a valid range clears dirty bits and counts the pages it skippe
   assertEquals(bitmap.has(7), false);
   assertEquals(bitmap.has(8), true);
   assertEquals(bitmap.has(71), false);
-  // A page already clear is not counted twice, under a later command.
+  // The round sends the rest (the bitmap empties); the next sync finds pages 0 and 8 written.
+  bitmap.words.fill(0);
+  bitmap.set(0);
+  bitmap.set(8);
   hints.request();
   source.push(2, [0, 9 * P]);
   hints.poll();
+  // Pages already clear are not counted twice; page 0 was never sent and is
+  // skipped again; page 8 was sent in the round and goes again.
   assertEquals(hints.stats().pagesSkipped, 11);
+  assertEquals(hints.stats().pagesAlreadySent, 1);
+  assertEquals(bitmap.has(0), false);
+  assertEquals(bitmap.has(8), true);
+});
+
+Deno.test("hints: a page sent while the guest ran is never skipped again, whatever the guest says", () => {
+  // Issue 21: such a page may have been torn (written while it was read), and
+  // only a later copy clears its failed checksum at the destination. A hint
+  // that spared it made the destination refuse the whole stream.
+  const { bitmap, source, hints } = setup();
+  hints.request(); // 1: the bulk pass, every page due
+  source.push(1, [10 * P, 10 * P], true); // pages 10..19 free: skipped
+  hints.poll();
+  // The bulk pass has sent every page so far but page 30, which it has not reached yet.
+  for (let p = 0; p < 80; p++) if (p !== 30) bitmap.clear(p);
+  source.push(1, [30 * P, P, 40 * P, P]); // 30 still dirty: skipped; 40 already sent
+  hints.poll();
+  assertEquals(hints.stats().pagesSkipped, 11);
+  assertEquals(bitmap.count(), 0);
+  hints.retire(); // the sync: everything written during the pass is dirty again
+  bitmap.setAll();
+  hints.request(); // 2
+  source.push(2, [0, 64 * P, 64 * P, 16 * P], true); // "all of it is free"
+  hints.poll();
+  const s = hints.stats();
+  // Only the pages the destination never received are spared: 10..19 and 30.
+  assertEquals(s.pagesSkipped, 11 + 11);
+  assertEquals(s.pagesAlreadySent, 80 - 11);
+  assertEquals(bitmap.count(), 80 - 11);
+  for (let p = 0; p < 80; p++) {
+    const neverSent = (p >= 10 && p < 20) || p === 30;
+    assertEquals(bitmap.has(p), !neverSent, `page ${p}`);
+  }
+  // Round 2 sends those 69; the next command can no longer spare them either.
+  bitmap.words.fill(0);
+  hints.retire();
+  bitmap.set(12);
+  bitmap.set(50);
+  hints.request(); // 3
+  source.push(3, [12 * P, P, 50 * P, P], true);
+  hints.poll();
+  assertEquals(bitmap.has(12), false, "never sent: skipped");
+  assertEquals(bitmap.has(50), true, "sent: goes again");
+  assertEquals(hints.stats().pagesAlreadySent, 69 + 1);
+});
+
+Deno.test("hints: pages left due under a timed-out, stale or superseded command count as sent", () => {
+  const { bitmap, clock, source, hints } = setup(100);
+  hints.request(); // 1: nothing arrives in time
+  clock.advance(100);
+  source.push(1, [0, 4 * P], true);
+  hints.poll();
+  assertEquals(hints.stats().rejected.late, 1);
+  bitmap.words.fill(0); // the bulk pass sent everything
+  hints.retire();
+  bitmap.set(2);
+  hints.request(); // 2
+  source.push(1, [0, 4 * P], true); // stale
+  source.push(2, [0, 4 * P], true);
+  hints.poll();
+  assertEquals(hints.stats().rejected.stale, 1);
+  assertEquals(hints.stats().pagesSkipped, 0);
+  assertEquals(hints.stats().pagesAlreadySent, 1);
+  assertEquals(bitmap.has(2), true);
 });
 
 Deno.test("hints: every malformed range is refused for its reason, and nothing else changes", () => {

@@ -118,51 +118,66 @@ export class SimClock implements Clock {
           } ms: every task waits and no timer is set`,
         );
       }
-      this.#now = t.at;
-      this.#events++;
-      if (this.#events > maxEvents) {
-        throw new Error(`Simulation exceeded ${maxEvents} events at ${this.#now} ms`);
-      }
-      if (t.at > this.#lastAdvanceMs) {
-        this.#lastAdvanceMs = t.at;
-        this.#eventsAtInstant = 0;
-      } else if (++this.#eventsAtInstant > MAX_EVENTS_AT_ONE_INSTANT) {
-        throw new Error(
-          `Simulation livelocked at ${this.#now} ms: ${MAX_EVENTS_AT_ONE_INSTANT} events without time moving on`,
-        );
-      }
-      t.fire();
-      // Fire every other timer due at this same instant before yielding.
-      while (this.#heap.length && this.#heap[0].at === this.#now) {
-        const u = this.#pop()!;
-        this.#events++;
-        u.fire();
+      this.#fire(t, maxEvents);
+      // Fire every other live timer due at this same instant before yielding.
+      // Cancelled timers on top are dropped first: the next live one may be
+      // due later (it waits for its turn) or there may be none.
+      for (let u = this.#peek(); u !== undefined && u.at === this.#now; u = this.#peek()) {
+        this.#pop();
+        this.#fire(u, maxEvents);
       }
     }
     if (failed) throw error;
     return value as T;
   }
 
-  #pop(): Timer | undefined {
+  /** Moves the clock to `t`'s instant, counts it against the limits, and fires it. */
+  #fire(t: Timer, maxEvents: number): void {
+    this.#now = t.at;
+    this.#events++;
+    if (this.#events > maxEvents) {
+      throw new Error(`Simulation exceeded ${maxEvents} events at ${this.#now} ms`);
+    }
+    if (t.at > this.#lastAdvanceMs) {
+      this.#lastAdvanceMs = t.at;
+      this.#eventsAtInstant = 0;
+    } else if (++this.#eventsAtInstant > MAX_EVENTS_AT_ONE_INSTANT) {
+      throw new Error(
+        `Simulation livelocked at ${this.#now} ms: ${MAX_EVENTS_AT_ONE_INSTANT} events without time moving on`,
+      );
+    }
+    t.fire();
+  }
+
+  /** The earliest live timer, left in place (cancelled ones on top are dropped); undefined when none. */
+  #peek(): Timer | undefined {
     const h = this.#heap;
+    while (h.length > 0 && h[0].cancelled) this.#removeTop();
+    return h[0];
+  }
+
+  /** Takes the earliest live timer out; undefined when none is left. */
+  #pop(): Timer | undefined {
+    const t = this.#peek();
+    if (t !== undefined) this.#removeTop();
+    return t;
+  }
+
+  /** Removes the heap's top, whatever it is. */
+  #removeTop(): void {
+    const h = this.#heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
     for (;;) {
-      if (h.length === 0) return undefined;
-      const top = h[0];
-      const last = h.pop()!;
-      if (h.length) {
-        h[0] = last;
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1, r = l + 1;
-          let m = i;
-          if (l < h.length && before(h[l], h[m])) m = l;
-          if (r < h.length && before(h[r], h[m])) m = r;
-          if (m === i) break;
-          [h[i], h[m]] = [h[m], h[i]];
-          i = m;
-        }
-      }
-      if (!top.cancelled) return top;
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l], h[m])) m = l;
+      if (r < h.length && before(h[r], h[m])) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m], h[i]];
+      i = m;
     }
   }
 }
