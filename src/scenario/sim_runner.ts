@@ -15,7 +15,7 @@
  *
  * Downtime is virtual: from the source vCPU's stop to the destination vCPU's
  * resume. The optional cost model (`sim.cpuCostUs`) charges virtual CPU time
- * per page sent, by kind.
+ * per page sent, by kind, through the engine's CPU-cost port.
  *
  * @example
  * ```ts ignore
@@ -43,6 +43,7 @@ import { bootGuest, replayGuest } from "../guest/replay.ts";
 import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts";
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
 import { runSource } from "../engine/source.ts";
+import type { CpuCost } from "../engine/cpu_cost.ts";
 import { startHintSource } from "../guest/hint_wiring.ts";
 import { runDestination } from "../engine/destination.ts";
 import type { DestinationSummary, GuestConfig } from "../control/protocol.ts";
@@ -239,7 +240,7 @@ async function migrateOnce(s: ResolvedScenario, c: AttemptContext) {
     config: s.migration,
     signal: cancel.signal,
     hints: hints?.source,
-    cpuCostUs: s.sim.cpuCostUs,
+    cpuCostMs: cpuCostPort(s.sim.cpuCostUs),
     hooks: {
       phase: (phase, round) => {
         log(`source: ${phase}${phase === "round" ? ` ${round}` : ""}`);
@@ -315,6 +316,26 @@ async function migrateOnce(s: ResolvedScenario, c: AttemptContext) {
     downtimeMs: completed && source.stopAtMs !== null && resumeAtMs !== null
       ? resumeAtMs - source.stopAtMs
       : null,
+  };
+}
+
+/**
+ * The scenario's cost model (`sim.cpuCostUs`: microseconds per page, by
+ * record kind) as the engine's CPU-cost port; an XBZRLE page found unchanged
+ * costs an XBZRLE page (its encoding is the same scan). None when every cost
+ * is 0.
+ */
+function cpuCostPort(us: ResolvedScenario["sim"]["cpuCostUs"]): CpuCost | undefined {
+  const normal = us.normal ?? 0, zero = us.zero ?? 0, xbzrle = us.xbzrle ?? 0;
+  const deflate = us.deflate ?? 0;
+  if (normal === 0 && zero === 0 && xbzrle === 0 && deflate === 0) return undefined;
+  return (w) => {
+    let costUs = w.normal * normal;
+    costUs += w.zero * zero;
+    costUs += w.xbzrle * xbzrle;
+    costUs += w.deflate * deflate;
+    costUs += w.xbzrleUnchanged * xbzrle;
+    return costUs / 1000;
   };
 }
 
