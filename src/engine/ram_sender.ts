@@ -96,6 +96,7 @@ export class RamSender {
   #xbzrle: XbzrleCachePolicy | null;
   #compressor: PageCompressor | null;
   #stage: Uint8Array;
+  #xbzrleBytesMax: number;
   // The section being sent: the cache whose copies full pages go from, and whether they are staged.
   #fromCache: XbzrleCachePolicy | null = null;
   #staged = false;
@@ -119,6 +120,22 @@ export class RamSender {
     const encoding = this.#xbzrle !== null || c !== null;
     this.#stage = new Uint8Array(encoding ? COMPRESS_BATCH_PAGES * PAGE_SIZE : 0);
     this.wireBytesPerPage = encoding ? PAGE_SIZE : null;
+    this.#xbzrleBytesMax = this.#xbzrle ? xbzrleRecordBytesMax(this.#xbzrle.delta.length) : 0;
+  }
+
+  /**
+   * The smallest stream buffer this sender can work with: its longest record
+   * (a staged run with a page encoder on, else the longest run copied into
+   * the buffer), which must fit in one buffer.
+   */
+  get bufferBytesMin(): number {
+    return Math.max(
+      this.#stage.length > 0
+        ? normalRecordBytesMax(COMPRESS_BATCH_PAGES, true)
+        : normalRecordBytesMax(DIRECT_PAGES_MIN - 1, true),
+      normalRecordBytesMax(RUN_PAGES_MAX, false),
+      this.#xbzrleBytesMax,
+    );
   }
 
   /**

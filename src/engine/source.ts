@@ -99,7 +99,11 @@ export interface SourceOptions {
   hooks?: SourceHooks;
   /** Aborting cancels the migration. */
   signal?: AbortSignal;
-  /** Stream buffer size (default 1 MiB). */
+  /**
+   * Stream buffer size (default 1 MiB). It must hold the longest record: 257
+   * KiB with `xbzrle` or `compress`, 61 KiB without; a smaller one fails the
+   * migration before anything is sent.
+   */
   bufferBytes?: number;
   /**
    * The CPU-cost port (cpu_cost.ts): what the pages sent cost in
@@ -143,6 +147,9 @@ export interface SourceReport {
 class Cancelled extends Error {
   override name = "AbortError";
 }
+
+/** An option the engine cannot run with, found before anything was sent. */
+class BadOption extends Error {}
 
 /** Runs the source side of one migration. Never throws: failures are in the report. */
 export async function runSource(options: SourceOptions): Promise<SourceReport> {
@@ -231,7 +238,13 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     bandwidth.measure(w.offset - sent, clock.nowMs() - t);
   };
 
+  // A buffer too small for the longest record would fail mid-stream; refuse it before anything goes.
+  const bufferTooSmall = w.capacity < sender.bufferBytesMin
+    ? `bufferBytes ${w.capacity} is too small: this migration's longest record takes ${sender.bufferBytesMin} bytes`
+    : null;
+
   try {
+    if (bufferTooSmall) throw new BadOption(bufferTooSmall);
     await hooks.phase?.("setup", 0, w.offset);
     w.header();
     await w.setup({
@@ -293,7 +306,10 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     ackAtMs = clock.nowMs();
     outcome = "completed";
   } catch (e) {
-    if (e instanceof Cancelled || signal?.aborted) {
+    if (e instanceof BadOption) {
+      outcome = "failed";
+      error = e.message;
+    } else if (e instanceof Cancelled || signal?.aborted) {
       outcome = "cancelled";
       error = e instanceof Cancelled ? e.message : String(signal?.reason ?? "cancelled");
     } else {
@@ -306,7 +322,8 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
         (e as Error).message;
     }
     try {
-      await timed(w.abortQuietly(error ?? outcome), 200, clock);
+      // (Nothing was sent on a bad option: the link is closed.)
+      if (!(e instanceof BadOption)) await timed(w.abortQuietly(error ?? outcome), 200, clock);
     } catch {
       // the link is gone; nothing to tell
     }
