@@ -191,7 +191,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     }
     loadedAtMs = clock.nowMs();
     outcome = "completed";
-    await writeAck(link, ACK_LOADED, "loaded");
+    await writeAck(link, { status: ACK_LOADED, message: "loaded" });
   } catch (e) {
     if (e instanceof SourceAborted) {
       outcome = e.message.startsWith("Did not converge") || e.message.startsWith("cancel")
@@ -202,7 +202,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       outcome = "failed";
       error = (e as Error).message;
       try {
-        await writeAck(link, ACK_FAILED, error);
+        await writeAck(link, { status: ACK_FAILED, message: error });
       } catch {
         // the source is gone
       }

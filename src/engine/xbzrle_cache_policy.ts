@@ -81,6 +81,8 @@ export class XbzrleCachePolicy {
    * length (in {@link delta}), 0 when the page is unchanged (nothing to
    * send), -1 when it goes in full (a miss or an overflow). Outside the last
    * stage the cache is left holding what the destination will hold.
+   * (Positional parameters on purpose: called once per page, no options
+   * object allocated.)
    */
   encode(
     page: number,

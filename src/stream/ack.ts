@@ -15,7 +15,7 @@
  * import { readAck, writeAck } from "./ack.ts";
  * const [a, b] = memoryLinkPair();
  * const got = readAck(a);
- * await writeAck(b, ACK_LOADED, "loaded");
+ * await writeAck(b, { status: ACK_LOADED, message: "loaded" });
  * console.log(await got); // { status: 0, message: "loaded" }
  * ```
  * @module
@@ -29,8 +29,9 @@ export interface Ack {
   message: string;
 }
 
-/** Sends an ack with `status` and `message` (cut to {@link MESSAGE_BYTES_MAX} bytes). */
-export async function writeAck(link: Link, status: number, message: string): Promise<void> {
+/** Sends an ack (its message cut to {@link MESSAGE_BYTES_MAX} bytes). */
+export async function writeAck(link: Link, ack: Ack): Promise<void> {
+  const { status, message } = ack;
   const m = new TextEncoder().encode(message).subarray(0, MESSAGE_BYTES_MAX);
   const out = new Uint8Array(ACK_HEAD_BYTES + m.length);
   out[0] = RP_ACK;
