@@ -10,7 +10,7 @@
  * vCPU writes it. A page written while it was read goes out torn: a NORMAL
  * run's page checksum no longer matches the data, and the destination holds
  * the page suspect until a later ZERO or NORMAL record of it
- * (destination_ram.ts, docs/stream.md). The source relies on the guest's
+ * (ram_loader.ts, docs/stream.md). The source relies on the guest's
  * dirty log to send such a page again: the write set its dirty bit, and the
  * next {@link DirtySync.sync} brings it into the bitmap. A free-page hint is
  * the one thing that can clear that bit before the page goes again (a guest

@@ -25,7 +25,7 @@ const RULES: [RegExp, string][] = [
 ];
 
 /** Every rule broken by `text`, as "file:line: what". */
-export function brokenRules(file: string, text: string): string[] {
+function brokenRules(file: string, text: string): string[] {
   const out: string[] = [];
   text.split("\n").forEach((line, i) => {
     if (/^\s*(?:\*|\/\/)/.test(line)) return; // comments may name anything
