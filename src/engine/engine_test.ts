@@ -199,3 +199,49 @@ Deno.test("engine with compress (and with xbzrle too): compressible guest, memor
   const both = await run({ compress: true, xbzrle: true });
   assertOk(both.src.pages.xbzrle > 0 && both.src.pages.deflate > 0);
 });
+
+Deno.test("engine refuses a stream buffer too small for its longest record, before sending anything", async () => {
+  const ram = createRam([{ name: "pc.ram", bytes: 1 << 20 }]);
+  fillRam(ram, { fill: "random", seed: 1 });
+  const w = Workload.fresh({ kind: "idle", touchesPerSec: 0, writeBytes: 0 }, 1);
+  for (
+    const [capabilities, bufferBytes, ok] of [
+      [{}, 61_515, false],
+      [{}, 61_516, true],
+      [{ xbzrle: true }, 262_415, false],
+      [{ compress: true }, 262_416, true],
+    ] as const
+  ) {
+    const [a, b] = memoryLinkPair();
+    const { config } = resolveMigration({ capabilities });
+    const [src, dst] = await Promise.all([
+      runSource({
+        guest: steppedGuest(ram, w, 0),
+        link: a,
+        clock: systemClock,
+        config,
+        bufferBytes,
+      }),
+      runDestination({
+        link: b,
+        clock: systemClock,
+        createRam: (setup) =>
+          createRam(setup.blocks.map((x) => ({ name: x.name, bytes: x.pages * PAGE_SIZE }))),
+        loadDevice: () => {},
+      }),
+    ]);
+    const what = `${JSON.stringify(capabilities)}, bufferBytes ${bufferBytes}`;
+    if (ok) {
+      assertEquals(src.outcome, "completed", `${what}: ${src.error}`);
+      continue;
+    }
+    assertEquals(src.outcome, "failed", what);
+    assertMatch(
+      src.error ?? "",
+      new RegExp(`^bufferBytes ${bufferBytes} is too small: .* takes \\d+ bytes$`),
+    );
+    assertEquals(src.bytes.total, 0, `${what}: nothing sent`);
+    assertEquals(src.guestRunning, true);
+    assertEquals(dst.outcome, "failed", what);
+  }
+});

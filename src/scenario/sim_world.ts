@@ -44,6 +44,7 @@ import { checkCounterInvariant, type WorkloadState } from "../guest/workload.ts"
 import { decodeDeviceState, encodeDeviceState } from "../guest/device_state.ts";
 import { type HintWiring, startHintSource } from "../guest/hint_wiring.ts";
 import { runSource, type SourceReport } from "../engine/source.ts";
+import type { CpuCost } from "../engine/cpu_cost.ts";
 import { type DestinationReport, runDestination } from "../engine/destination.ts";
 import { emptyDestinationSummary } from "../control/protocol.ts";
 import type { FaultTargets } from "../faults/inject.ts";
@@ -264,7 +265,7 @@ class SimSource implements SourcePeer {
         config: w.scenario.migration,
         signal: this.#abort.signal,
         hints: this.#hints?.source,
-        cpuCostUs: w.scenario.sim.cpuCostUs,
+        cpuCostMs: cpuCostPort(w.scenario.sim.cpuCostUs),
         hooks: {
           phase: (phase, round, bytes) => events.phase(phase, round, bytes),
           progress: (record) => events.progress(record),
@@ -429,6 +430,26 @@ class SimDestination implements DestinationPeer {
     this.killed = true;
     this.#vcpu?.stop();
   }
+}
+
+/**
+ * The scenario's cost model (`sim.cpuCostUs`: microseconds per page, by
+ * record kind) as the engine's CPU-cost port; an XBZRLE page found unchanged
+ * costs an XBZRLE page (its encoding is the same scan). None when every cost
+ * is 0.
+ */
+function cpuCostPort(us: ResolvedScenario["sim"]["cpuCostUs"]): CpuCost | undefined {
+  const normal = us.normal ?? 0, zero = us.zero ?? 0, xbzrle = us.xbzrle ?? 0;
+  const deflate = us.deflate ?? 0;
+  if (normal === 0 && zero === 0 && xbzrle === 0 && deflate === 0) return undefined;
+  return (w) => {
+    let costUs = w.normal * normal;
+    costUs += w.zero * zero;
+    costUs += w.xbzrle * xbzrle;
+    costUs += w.deflate * deflate;
+    costUs += w.xbzrleUnchanged * xbzrle;
+    return costUs / 1000;
+  };
 }
 
 function round3(x: number): number {

@@ -41,6 +41,10 @@
  * still suspect at `end` fails the migration. Any other checksum mismatch
  * fails it at once.
  *
+ * Every size the writer ensures and the reader needs is built from the field
+ * widths below (`*_BYTES`); src/stream/records.ts derives each record's size
+ * from them, and neither side writes a literal size.
+ *
  * The return path (destination to source, on the same connection):
  * ```
  * ack       := 0x81 status:u8 (0 loaded, 1 failed) len:u16 message:utf8[len]
@@ -49,7 +53,7 @@
  * @example
  * ```ts
  * import { MAGIC, VERSION } from "./format.ts";
- * console.log(MAGIC.toString(16), VERSION); // 46455259 1
+ * console.log(MAGIC.toString(16), VERSION); // 46455259 2
  * ```
  * @module
  */
@@ -96,3 +100,51 @@ export const CAP_XBZRLE = 1 << 0, CAP_COMPRESS = 1 << 1;
 
 /** Names of record kinds, for statistics. */
 export const KIND_NAMES = ["eos", "zero", "normal", "xbzrle", "deflate"] as const;
+
+/** Return-path ack head: type, status and message length (`0x81 status:u8 len:u16`). */
+export const ACK_HEAD_BYTES = 4;
+/** Longest ack message and abort reason, in bytes of UTF-8 (longer ones are cut). */
+export const MESSAGE_BYTES_MAX = 1024;
+
+/** Widths of the stream's fields, in bytes (see the grammar above). */
+export const TYPE_BYTES = 1, // a section type, or a record's flags
+  BLOCK_ID_BYTES = 2,
+  PAGE_INDEX_BYTES = 4,
+  ROUND_BYTES = 4,
+  CRC_BYTES = 4,
+  /** `count:u16` of NORMAL and DEFLATE records. */
+  COUNT_BYTES = 2,
+  XBZRLE_LEN_BYTES = 2,
+  DEFLATE_LEN_BYTES = 4,
+  DEVICE_LEN_BYTES = 4,
+  ABORT_LEN_BYTES = 2,
+  /** Most zero bytes before NORMAL page data (up to a stream offset that is a multiple of 8). */
+  PAD_BYTES_MAX = 7;
+/** Setup fields: page size, capabilities, block count, name length, block pages, parameter length. */
+export const PAGE_SIZE_BYTES = 4,
+  CAPABILITIES_BYTES = 4,
+  BLOCK_COUNT_BYTES = 2,
+  NAME_LEN_BYTES = 1,
+  BLOCK_PAGES_BYTES = 4,
+  PARAMS_LEN_BYTES = 2;
+
+/** The setup section after its type: page size, capabilities, block count. */
+export const SETUP_HEAD_BYTES = PAGE_SIZE_BYTES + CAPABILITIES_BYTES + BLOCK_COUNT_BYTES;
+/** A RAM section's head: type and round. */
+export const RAM_HEAD_BYTES = TYPE_BYTES + ROUND_BYTES;
+/** The end-of-section record: flags and the checksum. */
+export const EOS_BYTES = TYPE_BYTES + CRC_BYTES;
+/** The device section's head: type and length (the state and a checksum follow). */
+export const DEVICE_HEAD_BYTES = TYPE_BYTES + DEVICE_LEN_BYTES;
+/** The end section: type and the checksum. */
+export const END_BYTES = TYPE_BYTES + CRC_BYTES;
+/** The abort section's head: type and reason length. */
+export const ABORT_HEAD_BYTES = TYPE_BYTES + ABORT_LEN_BYTES;
+/** A FULL record address: block and page. */
+export const ADDR_FULL_BYTES = BLOCK_ID_BYTES + PAGE_INDEX_BYTES;
+/** A BLOCK record address: page. */
+export const ADDR_BLOCK_BYTES = PAGE_INDEX_BYTES;
+/** The longest record head: flags and a FULL address. */
+export const RECORD_HEAD_BYTES_MAX = TYPE_BYTES + ADDR_FULL_BYTES;
+/** A DEFLATE record's payload head: count and length. */
+export const DEFLATE_HEAD_BYTES = COUNT_BYTES + DEFLATE_LEN_BYTES;

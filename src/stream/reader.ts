@@ -28,14 +28,23 @@ import type { Link } from "../net/link.ts";
 import { PAGE_SIZE, RAM_BYTES_MAX } from "../contract/page.ts";
 import {
   ADDR_BLOCK,
+  ADDR_BLOCK_BYTES,
   ADDR_FULL,
+  ADDR_FULL_BYTES,
   ADDR_MASK,
   ADDR_NEXT,
+  BLOCK_PAGES_BYTES,
   BLOCKS_MAX,
+  CRC_BYTES,
   HEADER_BYTES,
   KIND_MASK,
   MAGIC,
+  NAME_LEN_BYTES,
   PARAMS_BYTES_MAX,
+  PARAMS_LEN_BYTES,
+  RECORD_HEAD_BYTES_MAX,
+  SETUP_HEAD_BYTES,
+  TYPE_BYTES,
   VERSION,
 } from "./format.ts";
 
@@ -192,14 +201,14 @@ export class StreamReader {
    */
   async verifyChecksum(what: string): Promise<void> {
     const expected = this.checksum();
-    await this.need(4, `the checksum of ${what}`);
+    await this.need(CRC_BYTES, `the checksum of ${what}`);
     const got = this.u32();
     if (got !== expected) {
       throw this.error(
         `Checksum of ${what} is 0x${hex32(got)} but the bytes received give 0x${
           hex32(expected)
         }: the stream was corrupted`,
-        this.offset - 4,
+        this.offset - CRC_BYTES,
       );
     }
   }
@@ -216,7 +225,7 @@ export class StreamReader {
     await this.readInto(into, what);
     this.#crcPos = this.pos;
     const pages = into.length / PAGE_SIZE;
-    await this.need(4 * pages, `the page checksums of ${what}`);
+    await this.need(CRC_BYTES * pages, `the page checksums of ${what}`);
     let bad = 0;
     for (let i = 0; i < pages; i++) {
       const ok = this.u32() === crc32(into.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE));
@@ -261,53 +270,57 @@ export class StreamReader {
 
   /** Reads the body of a setup section (its type byte already read). */
   async setup(): Promise<StreamSetup> {
-    await this.need(10, "the setup section");
+    await this.need(SETUP_HEAD_BYTES, "the setup section");
+    const pageSizeAt = this.offset;
     const pageSize = this.u32();
     if (pageSize !== PAGE_SIZE) {
-      throw this.error(`Page size ${pageSize} is not ${PAGE_SIZE}`, this.offset - 4);
+      throw this.error(`Page size ${pageSize} is not ${PAGE_SIZE}`, pageSizeAt);
     }
     const capabilities = this.u32();
+    const countAt = this.offset;
     const count = this.u16();
     if (count < 1 || count > BLOCKS_MAX) {
-      throw this.error(`Block count ${count} is not in 1..${BLOCKS_MAX}`, this.offset - 2);
+      throw this.error(`Block count ${count} is not in 1..${BLOCKS_MAX}`, countAt);
     }
     const blocks: StreamBlock[] = [];
     let total = 0;
     const seen = new Set<string>();
     for (let i = 0; i < count; i++) {
       const at = this.offset;
-      await this.need(1, "a block name length");
+      await this.need(NAME_LEN_BYTES, "a block name length");
       const len = this.u8();
       if (len === 0) throw this.error(`Block ${i} has an empty name`, at);
-      await this.need(len + 4, "a block entry");
+      await this.need(len + BLOCK_PAGES_BYTES, "a block entry");
       const raw = this.buf.subarray(this.pos, this.pos + len);
       for (const c of raw) {
         if (c < 0x21 || c > 0x7e) {
-          throw this.error(`Block ${i} name has a non-printable byte 0x${c.toString(16)}`, at + 1);
+          throw this.error(
+            `Block ${i} name has a non-printable byte 0x${c.toString(16)}`,
+            at + NAME_LEN_BYTES,
+          );
         }
       }
       const name = new TextDecoder().decode(raw);
       this.pos += len;
       if (seen.has(name)) throw this.error(`Block name "${name}" appears twice`, at);
       seen.add(name);
+      const pagesAt = this.offset;
       const pages = this.u32();
-      if (pages < 1) throw this.error(`Block "${name}" has no pages`, this.offset - 4);
+      if (pages < 1) throw this.error(`Block "${name}" has no pages`, pagesAt);
       total += pages * PAGE_SIZE;
       if (total > this.#maxRamBytes) {
         throw this.error(
           `Blocks total more than the ${this.#maxRamBytes} bytes this destination accepts`,
-          this.offset - 4,
+          pagesAt,
         );
       }
       blocks.push({ name, pages });
     }
-    await this.need(2, "the setup parameter length");
+    await this.need(PARAMS_LEN_BYTES, "the setup parameter length");
+    const plenAt = this.offset;
     const plen = this.u16();
     if (plen > PARAMS_BYTES_MAX) {
-      throw this.error(
-        `Setup parameters of ${plen} bytes exceed ${PARAMS_BYTES_MAX}`,
-        this.offset - 2,
-      );
+      throw this.error(`Setup parameters of ${plen} bytes exceed ${PARAMS_BYTES_MAX}`, plenAt);
     }
     await this.need(plen, "the setup parameters");
     const params = this.buf.slice(this.pos, this.pos + plen);
@@ -323,14 +336,14 @@ export class StreamReader {
   }
 
   /**
-   * Reads a record's flags and address (7 bytes must be available or the
-   * stream must end first). Sets {@link block} and {@link page}; checks that
+   * Reads a record's flags and address (`RECORD_HEAD_BYTES_MAX` bytes must
+   * be available or the stream must end first). Sets {@link block} and {@link page}; checks that
    * `pages` pages from there lie in the block once the caller knows the count
    * (see {@link checkRun}). Returns the kind; kind 0 (end of section) has no address.
    */
   async recordHead(): Promise<number> {
     this.recordOffset = this.offset;
-    if (this.end - this.pos < 7) await this.need(1, "a page record");
+    if (this.end - this.pos < RECORD_HEAD_BYTES_MAX) await this.need(1, "a page record");
     const flags = this.buf[this.pos++];
     const kind = flags & KIND_MASK;
     const addressing = flags & ADDR_MASK;
@@ -365,16 +378,16 @@ export class StreamReader {
           this.recordOffset,
         );
       }
-      await this.need(4, "a record address");
+      await this.need(ADDR_BLOCK_BYTES, "a record address");
       this.block = this.#lastBlock;
       this.page = this.u32();
     } else if (addressing === ADDR_FULL) {
-      await this.need(6, "a record address");
+      await this.need(ADDR_FULL_BYTES, "a record address");
       const block = this.u16();
       if (block >= this.#blocks.length) {
         throw this.error(
           `Block id ${block} is not declared (the setup declared ${this.#blocks.length})`,
-          this.recordOffset + 1,
+          this.recordOffset + TYPE_BYTES,
         );
       }
       this.block = block;

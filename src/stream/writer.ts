@@ -24,18 +24,30 @@ import { crc32 } from "node:zlib";
 import type { Link } from "../net/link.ts";
 import { PAGE_SIZE } from "../contract/page.ts";
 import {
+  ABORT_HEAD_BYTES,
   ADDR_BLOCK,
   ADDR_FULL,
   ADDR_NEXT,
+  BLOCK_PAGES_BYTES,
+  CRC_BYTES,
+  DEVICE_HEAD_BYTES,
+  END_BYTES,
+  EOS_BYTES,
   HEADER_BYTES,
   KIND_EOS,
   MAGIC,
+  MESSAGE_BYTES_MAX,
+  NAME_LEN_BYTES,
+  PARAMS_LEN_BYTES,
+  RAM_HEAD_BYTES,
   RUN_PAGES_MAX,
   SECTION_ABORT,
   SECTION_DEVICE,
   SECTION_END,
   SECTION_RAM,
   SECTION_SETUP,
+  SETUP_HEAD_BYTES,
+  TYPE_BYTES,
   VERSION,
 } from "./format.ts";
 
@@ -166,9 +178,9 @@ export class StreamWriter {
       this.copy(data, 0, data.length);
       this.#crcPos = this.pos;
     }
-    await this.ensure(4 * pages);
+    await this.ensure(CRC_BYTES * pages);
     for (let i = 0; i < pages; i++) this.u32(crcs[i]);
-    return data.length + 4 * pages;
+    return data.length + CRC_BYTES * pages;
   }
 
   /**
@@ -235,7 +247,7 @@ export class StreamWriter {
 
   /**
    * Writes zero bytes up to the next stream offset that is a multiple of 8
-   * (room for 7 must have been ensured); returns how many. Page data starts
+   * (room for `PAD_BYTES_MAX` must have been ensured); returns how many. Page data starts
    * aligned so that copies to and from guest RAM run a word at a time.
    */
   align8(): number {
@@ -252,17 +264,18 @@ export class StreamWriter {
     this.pos += HEADER_BYTES;
   }
 
-  /** Writes a setup section. */
+  /** Writes a setup section; returns its length. */
   async setup(options: {
     pageSize: number;
     capabilities: number;
     blocks: { name: string; pages: number }[];
     params: Uint8Array;
-  }): Promise<void> {
+  }): Promise<number> {
     const names = options.blocks.map((b) => new TextEncoder().encode(b.name));
-    await this.ensure(
-      1 + 4 + 4 + 2 + names.reduce((a, n) => a + 1 + n.length + 4, 0) + 2 + options.params.length,
-    );
+    const bytes = TYPE_BYTES + SETUP_HEAD_BYTES +
+      names.reduce((a, n) => a + NAME_LEN_BYTES + n.length + BLOCK_PAGES_BYTES, 0) +
+      PARAMS_LEN_BYTES + options.params.length;
+    await this.ensure(bytes);
     this.u8(SECTION_SETUP);
     this.u32(options.pageSize);
     this.u32(options.capabilities);
@@ -274,29 +287,33 @@ export class StreamWriter {
     });
     this.u16(options.params.length);
     this.copy(options.params, 0, options.params.length);
+    return bytes;
   }
 
-  /** Opens a RAM section for `round`. */
-  async ramBegin(round: number): Promise<void> {
-    await this.ensure(5);
+  /** Opens a RAM section for `round`; returns the bytes written. */
+  async ramBegin(round: number): Promise<number> {
+    await this.ensure(RAM_HEAD_BYTES);
     this.u8(SECTION_RAM);
     this.u32(round);
     this.#lastBlock = -1;
     this.#nextPage = -1;
     this.#inRam = true;
+    return RAM_HEAD_BYTES;
   }
 
-  /** Closes a RAM section. */
-  async ramEnd(): Promise<void> {
-    await this.ensure(5);
+  /** Closes a RAM section (the end-of-section record); returns the bytes written. */
+  async ramEnd(): Promise<number> {
+    await this.ensure(EOS_BYTES);
     this.u8(KIND_EOS);
     this.u32(this.checksum());
     this.#inRam = false;
+    return EOS_BYTES;
   }
 
   /**
    * Writes a record's flags and address for `pages` pages starting at `page`
-   * of `block` (room for 7 bytes must have been ensured); returns bytes written.
+   * of `block` (room for `RECORD_HEAD_BYTES_MAX` must have been ensured);
+   * returns bytes written. The typed record writers in records.ts call it.
    */
   recordHead(kind: number, block: number, page: number, pages: number): number {
     const start = this.pos;
@@ -318,9 +335,9 @@ export class StreamWriter {
     return this.pos - start;
   }
 
-  /** Writes the device-state section. */
-  async device(state: Uint8Array): Promise<void> {
-    await this.ensure(5);
+  /** Writes the device-state section; returns its length. */
+  async device(state: Uint8Array): Promise<number> {
+    await this.ensure(DEVICE_HEAD_BYTES);
     this.u8(SECTION_DEVICE);
     this.u32(state.length);
     let off = 0;
@@ -330,15 +347,17 @@ export class StreamWriter {
       this.copy(state, off, n);
       off += n;
     }
-    await this.ensure(4);
+    await this.ensure(CRC_BYTES);
     this.u32(this.checksum());
+    return DEVICE_HEAD_BYTES + state.length + CRC_BYTES;
   }
 
-  /** Writes the end section. */
-  async end(): Promise<void> {
-    await this.ensure(5);
+  /** Writes the end section; returns its length. */
+  async end(): Promise<number> {
+    await this.ensure(END_BYTES);
     this.u8(SECTION_END);
     this.u32(this.checksum());
+    return END_BYTES;
   }
 
   /**
@@ -355,8 +374,8 @@ export class StreamWriter {
 
   /** Writes an abort section with a reason. */
   async abort(reason: string): Promise<void> {
-    const r = new TextEncoder().encode(reason).subarray(0, 1024);
-    await this.ensure(3 + r.length);
+    const r = new TextEncoder().encode(reason).subarray(0, MESSAGE_BYTES_MAX);
+    await this.ensure(ABORT_HEAD_BYTES + r.length);
     this.u8(SECTION_ABORT);
     this.u16(r.length);
     this.copy(r, 0, r.length);
