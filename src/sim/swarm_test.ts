@@ -160,6 +160,18 @@ Deno.test("swarm: at most one guest runs is judged on the guests, and never held
   assertEquals(verdictOf(s, failed, "source runs after a failure").verdict, "not-judged");
 });
 
+Deno.test("swarm: a real run leaves nothing behind; a sim run is not concerned", () => {
+  const s = drawScenario(1, 0, { mode: "real" });
+  const v = (extra: Partial<Result>) =>
+    verdictOf(s, completed(s, extra), "nothing left behind").verdict;
+  const clean = { processesLeft: [], tempFilesLeft: [], namespacesLeft: [] };
+  assertEquals(v({ mode: "real", cleanup: clean }), "held");
+  assertEquals(v({ mode: "real", cleanup: { ...clean, processesLeft: [4242] } }), "broken");
+  assertEquals(v({ mode: "real", cleanup: { ...clean, tempFilesLeft: ["x"] } }), "broken");
+  assertEquals(v({ mode: "real", cleanup: undefined }), "not-judged");
+  assertEquals(v({ mode: "sim" }), "not-concerned");
+});
+
 Deno.test("swarm: an invariant that throws is unknown, counted apart, and judging goes on", () => {
   const s = drawScenario(1, 0);
   const throwing: Invariant = {
