@@ -313,6 +313,20 @@ function withResult(judge: (s: Scenario, r: Result) => Finding): (run: SwarmRun)
       : notJudged("no result: the run threw");
 }
 
+/** Why `memoryEqual` is false: pages that differ, the counter invariant, lies set apart. */
+function memoryDetail(r: Result, what = "page(s) differ"): string {
+  const parts = [
+    `${r.mismatchedPages} ${what}` +
+    (r.mismatchedPages ? `: ${r.mismatchedAddresses.join(", ")}` : ""),
+  ];
+  if (r.counterInvariant && !r.counterInvariant.ok) {
+    parts.push(`counter invariant broken: ${r.counterInvariant.detail}`);
+  }
+  const liar = r.liarMismatchedPages ?? 0;
+  if (liar) parts.push(`${liar} page(s) lied about differ, not counted`);
+  return parts.join("; ");
+}
+
 const fired = (r: Result, action: string) => r.faults.some((f) => f.action === action);
 const ramPages = (s: Scenario) => parseSize(s.guest?.ram ?? "256MiB") / PAGE_SIZE;
 const policyOf = (s: Scenario) => s.migration?.parameters?.onNoConvergence ?? "force";
@@ -356,11 +370,7 @@ function hintProperty(behaviour: BalloonBehaviour): Invariant {
         return broken(`${liar} page(s) set apart as lied about, ${r.liedPages ?? 0} lied about`);
       }
       if (r.memoryEqual === null) return notJudged("memoryEqual not reported");
-      return holds(
-        r.memoryEqual === true,
-        `${r.mismatchedPages} in-use page(s) differ: ${r.mismatchedAddresses.join(", ")}` +
-          (liar ? ` (and ${liar} lied about, not counted)` : ""),
-      );
+      return holds(r.memoryEqual === true, memoryDetail(r, "in-use page(s) differ"));
     }),
   };
 }
@@ -381,10 +391,7 @@ export const INVARIANTS: readonly Invariant[] = [
     judge: withResult((_, r) => {
       if (r.outcome !== "completed") return NOT_CONCERNED;
       if (r.memoryEqual === null) return notJudged("memoryEqual not reported");
-      return holds(
-        r.memoryEqual === true,
-        `${r.mismatchedPages} page(s) differ: ${r.mismatchedAddresses.join(", ")}`,
-      );
+      return holds(r.memoryEqual === true, memoryDetail(r));
     }),
   },
   {
@@ -428,7 +435,7 @@ export const INVARIANTS: readonly Invariant[] = [
       if (r.memoryEqual === null) return notJudged("memoryEqual not reported");
       return holds(
         r.memoryEqual === true,
-        `${r.mismatchedPages} page(s) of the source differ from a replay of its workload`,
+        memoryDetail(r, "page(s) of the source differ from a replay of its workload"),
       );
     }),
   },

@@ -134,6 +134,17 @@ Deno.test("swarm: the checker flags what is wrong", () => {
     ]
   ) assertOk(names.includes(n), `${n} flagged: ${names.join(", ")}`);
   assertEquals(checkInvariants(s, completed(s)), []);
+  // memoryEqual false with no page differing: the detail says why.
+  const counterBroken = completed(s, {
+    memoryEqual: false,
+    counterInvariant: { ok: false, detail: "page 334: counter 1 after 0" },
+    liarMismatchedPages: 24,
+  });
+  assertEquals(
+    verdictOf(s, counterBroken, "memory equal at completion").detail,
+    "0 page(s) differ; counter invariant broken: page 334: counter 1 after 0; " +
+      "24 page(s) lied about differ, not counted",
+  );
   const failed = completed(s, { outcome: "failed", sourceGuestRunning: false, memoryEqual: false });
   const f = checkInvariants(s, failed).map((v) => v.invariant);
   assertOk(f.includes("source runs after a failure"), f.join(", "));
