@@ -100,7 +100,15 @@ export function swarmRoot(seed: string | number): SeedTree {
 /** Workload kinds the swarm draws. */
 const KINDS: WorkloadKind[] = ["idle", "sequential", "random", "hotset", "xbrle-seed", "counter"];
 const PHASES: FaultPhase[] = ["setup", "bulk", "round", "stop-and-copy", "device-state", "resume"];
-/** Every balloon behaviour; each has its own free-page-hint invariant. */
+/**
+ * Every balloon behaviour; each has its own free-page-hint invariant.
+ *
+ * @example
+ * ```ts
+ * import { BALLOON_BEHAVIOURS } from "./swarm.ts";
+ * console.log(BALLOON_BEHAVIOURS.length); // 7
+ * ```
+ */
 export const BALLOON_BEHAVIOURS: readonly BalloonBehaviour[] = [
   "honest",
   "silent",
@@ -112,7 +120,16 @@ export const BALLOON_BEHAVIOURS: readonly BalloonBehaviour[] = [
 ];
 const MIB = 1024 * 1024;
 
-/** Options of {@link drawScenario}. */
+/**
+ * Options of {@link drawScenario}.
+ *
+ * @example
+ * ```ts
+ * import { drawScenario, type DrawOptions } from "./swarm.ts";
+ * const options: DrawOptions = { mode: "real" };
+ * console.log(drawScenario(1, 0, options).mode); // "real"
+ * ```
+ */
 export interface DrawOptions {
   /** The mode the scenario runs in (default "sim"). */
   mode?: "real" | "sim";
@@ -263,7 +280,15 @@ export function askKey(s: Scenario): string {
   return JSON.stringify(ask);
 }
 
-/** One run for the invariants to judge. */
+/**
+ * One run for the invariants to judge.
+ *
+ * @example
+ * ```ts
+ * import { drawScenario, type SwarmRun } from "./swarm.ts";
+ * const run: SwarmRun = { scenario: drawScenario(1, 0), result: null, errors: [], thrown: "Error: boom" };
+ * ```
+ */
 export interface SwarmRun {
   scenario: Scenario;
   /** The result; null when the scenario was invalid or the run threw. */
@@ -274,10 +299,26 @@ export interface SwarmRun {
   thrown: string | null;
 }
 
-/** An invariant's verdict on one run. */
+/**
+ * An invariant's verdict on one run.
+ *
+ * @example
+ * ```ts
+ * import type { Verdict } from "./swarm.ts";
+ * const v: Verdict = "not-judged"; // concerned, but a figure it needs was not reported
+ * ```
+ */
 export type Verdict = "held" | "broken" | "not-judged" | "unknown" | "not-concerned";
 
-/** One invariant's verdict on one run, with what it saw. */
+/**
+ * One invariant's verdict on one run, with what it saw.
+ *
+ * @example
+ * ```ts
+ * import type { Judgement } from "./swarm.ts";
+ * const j: Judgement = { invariant: "bytes sent arrive", verdict: "held", detail: "" };
+ * ```
+ */
 export interface Judgement {
   invariant: string;
   verdict: Verdict;
@@ -286,7 +327,7 @@ export interface Judgement {
 }
 
 /** What a judge function returns; an exception becomes `unknown`. */
-type Finding =
+export type Finding =
   | { verdict: "held" }
   | { verdict: "not-concerned" }
   | { verdict: "broken" | "not-judged"; detail: string };
@@ -297,7 +338,19 @@ const broken = (detail: string): Finding => ({ verdict: "broken", detail });
 const notJudged = (detail: string): Finding => ({ verdict: "not-judged", detail });
 const holds = (ok: boolean, detail: string): Finding => ok ? HELD : broken(detail);
 
-/** An invariant: a name and a judge of one run. */
+/**
+ * An invariant: a name and a judge of one run.
+ *
+ * @example
+ * ```ts
+ * import { drawScenario, type Invariant, judgeRun } from "./swarm.ts";
+ * const small: Invariant = {
+ *   name: "small guest",
+ *   judge: (run) => run.scenario.guest?.ram === "4MiB" ? { verdict: "held" } : { verdict: "not-concerned" },
+ * };
+ * console.log(judgeRun({ scenario: drawScenario(1, 0), result: null, errors: [], thrown: null }, [small]));
+ * ```
+ */
 export interface Invariant {
   name: string;
   judge(run: SwarmRun): Finding;
@@ -375,7 +428,15 @@ function hintProperty(behaviour: BalloonBehaviour): Invariant {
   };
 }
 
-/** Every invariant, in the order the swarm reports them. */
+/**
+ * Every invariant, in the order the swarm reports them.
+ *
+ * @example
+ * ```ts
+ * import { INVARIANTS } from "./swarm.ts";
+ * console.log(INVARIANTS.map((i) => i.name).includes("at most one guest runs at the end")); // true
+ * ```
+ */
 export const INVARIANTS: readonly Invariant[] = [
   {
     name: "scenario valid",
@@ -520,7 +581,15 @@ export function judgeRun(
   });
 }
 
-/** One broken (or unknown) invariant. */
+/**
+ * One broken (or unknown) invariant.
+ *
+ * @example
+ * ```ts
+ * import type { Violation } from "./swarm.ts";
+ * const v: Violation = { invariant: "bytes sent arrive", detail: "source sent 10 B, destination received 9 B" };
+ * ```
+ */
 export interface Violation {
   invariant: string;
   detail: string;
@@ -549,7 +618,15 @@ export function checkInvariants(scenario: Scenario, result: Result): Violation[]
     }));
 }
 
-/** Counts of one invariant's verdicts over a swarm. */
+/**
+ * Counts of one invariant's verdicts over a swarm (`judged` includes `broken`).
+ *
+ * @example
+ * ```ts
+ * import type { InvariantTally } from "./swarm.ts";
+ * const t: InvariantTally = { judged: 612, broken: 0, notJudged: 0, unknown: 0, notConcerned: 388 };
+ * ```
+ */
 export interface InvariantTally {
   judged: number;
   broken: number;

@@ -52,7 +52,15 @@ interface SwarmOptions {
   quiet: boolean;
 }
 
-/** Parses and checks the command line; throws TypeError naming the bad option. */
+/**
+ * Parses and checks the command line; throws TypeError naming the bad option.
+ *
+ * @example
+ * ```ts
+ * import { parseSwarmArgs } from "./swarm_cli.ts";
+ * console.log(parseSwarmArgs(["--seed", "DEADBEEF", "--count", "3"]).seed); // "deadbeef"
+ * ```
+ */
 export function parseSwarmArgs(args: string[]): SwarmOptions {
   const { values, positionals } = parseCli(args, {
     seed: { type: "string" },
@@ -123,7 +131,16 @@ function outFolderProblem(out: string): string | null {
   }
 }
 
-/** Where the swarm runs scenarios and writes lines (tests replace them). */
+/**
+ * Where the swarm runs scenarios and writes lines (tests replace them).
+ *
+ * @example
+ * ```ts
+ * import type { SwarmIo } from "./swarm_cli.ts";
+ * const lines: string[] = [];
+ * const io: SwarmIo = { out: (l) => lines.push(l), err: (l) => lines.push(l) };
+ * ```
+ */
 export interface SwarmIo {
   /** Runs one scenario (default: `runScenario`). */
   run?: (scenario: Scenario) => Promise<Result>;
@@ -133,7 +150,17 @@ export interface SwarmIo {
   err?: (line: string) => void;
 }
 
-/** Runs the swarm CLI; returns the exit code. */
+/**
+ * Runs the swarm CLI; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./swarm_cli.ts";
+ * const lines: string[] = [];
+ * const code = await main(["--seed", "1", "--count", "2", "--dry-run"], { out: (l) => lines.push(l) });
+ * console.log(code, lines.length); // 0 2
+ * ```
+ */
 export async function main(args: string[], io: SwarmIo = {}): Promise<number> {
   const env: Required<SwarmIo> = {
     run: io.run ?? ((s) => runScenario(s)),

@@ -1,3 +1,8 @@
+/**
+ * The seed swarm: distinct draws from any seed, verdicts per invariant, the
+ * free-page hint property, and the command's options and output.
+ * @module
+ */
 import { assertEquals, assertMatch, assertOk, assertThrows } from "../util/assert.ts";
 import { resolveScenario } from "../scenario/validate.ts";
 import { runScenario } from "../scenario/runner.ts";
