@@ -87,59 +87,6 @@ Deno.test("a failed expectation exits 1, prints the seed first and the replay co
   });
 });
 
-Deno.test("swarm: a failure writes its scenario and the replay command reproduces it exactly", async () => {
-  await withTempDir(async (dir) => {
-    // A scenario drawn by the swarm, with an expectation it cannot meet, stands for a failure.
-    const { drawScenario } = await import("../src/sim/swarm.ts");
-    const s = { ...drawScenario(7, 2), expect: { totalTimeMsMax: 0 } };
-    const file = `${dir}/${s.name}.json`;
-    await Deno.writeTextFile(file, JSON.stringify(s));
-    const results: string[] = [];
-    for (const i of [1, 2]) {
-      const out = await run(
-        file,
-        "--seed",
-        String(s.seed),
-        "--mode",
-        "sim",
-        "--json",
-        `${dir}/r${i}.json`,
-      );
-      assertEquals(out.code, 1, out.stderr);
-      assertMatch(out.stdout.split("\n")[0], new RegExp(`^seed: ${s.seed}$`));
-      assertMatch(
-        out.stdout,
-        new RegExp(`replay: deno task scenario .* --seed ${s.seed} --mode sim`),
-      );
-      const { wall: _, ...rest } = JSON.parse(await Deno.readTextFile(`${dir}/r${i}.json`));
-      results.push(JSON.stringify(rest));
-    }
-    assertEquals(results[0], results[1]);
-  });
-});
-
-Deno.test("swarm command: seed first, bad options exit 2", async () => {
-  const SWARM = new URL("../src/sim/swarm_cli.ts", import.meta.url).pathname;
-  const go = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SWARM, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-  const ok = await go("--seed", "deadbeef", "--count", "3", "--out", "/nonexistent-ferry");
-  const text = new TextDecoder().decode(ok.stdout);
-  assertEquals(ok.code, 0, text);
-  assertMatch(text.split("\n")[0], /^swarm seed: 3735928559$/);
-  assertMatch(text, /3\/3 held/);
-  const bad = await go("--seed", "not-a-seed");
-  assertEquals(bad.code, 2);
-  assertMatch(
-    new TextDecoder().decode(bad.stderr),
-    /Swarm seed must be a whole number or a git commit hash/,
-  );
-});
-
 Deno.test("every run is stored in the results database, and results lists it", async () => {
   await withTempDir(async (dir) => {
     const db = `${dir}/results.db`;

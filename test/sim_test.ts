@@ -1,12 +1,11 @@
 /**
  * Simulation mode: determinism, the simulated link's timing, faults, the cost
- * model, agreement with real mode, and a small seed swarm.
+ * model and agreement with real mode (the seed swarm's tests are in src/sim/swarm_test.ts).
  * @module
  */
 import { assertEquals, assertMatch, assertOk } from "../src/util/assert.ts";
 import { runScenario } from "../src/scenario/runner.ts";
 import type { Result, Scenario } from "../src/contract/types.ts";
-import { checkInvariants, drawScenario, swarmSeed } from "../src/sim/swarm.ts";
 
 /** The result without `wall`, as bytes. */
 function withoutWall(r: Result): string {
@@ -186,42 +185,6 @@ Deno.test("sim agrees with real mode through a shaped link (200 Mbit/s, a busy g
     warmupMs: 100,
   };
   await assertSimAgreesWithReal(scenario);
-});
-
-Deno.test("swarm: twenty drawn scenarios hold every invariant; draws are reproducible", async () => {
-  const seed = swarmSeed("0123abc");
-  assertEquals(seed, 0x0123abc);
-  assertEquals(JSON.stringify(drawScenario(seed, 3)), JSON.stringify(drawScenario(seed, 3)));
-  for (let i = 0; i < 20; i++) {
-    const s = drawScenario(seed, i);
-    const r = await runScenario(s);
-    assertEquals(checkInvariants(s, r), [], `${s.name}: ${JSON.stringify(s)}`);
-  }
-});
-
-Deno.test("swarm: the checker flags what is wrong", () => {
-  const s = drawScenario(1, 0);
-  const bad = {
-    outcome: "completed",
-    memoryEqual: false,
-    mismatchedPages: 2,
-    mismatchedAddresses: ["pc.ram+0x0"],
-    pages: { total: 1, normal: 1, zero: 0 },
-    bytes: { total: 10, normal: 4, zero: 0, overhead: 5 },
-    faults: [],
-    sourceGuestRunning: true,
-    destination: { outcome: "completed", error: null, receivedBytes: 9, touchesAfterResume: 0 },
-  } as unknown as Result;
-  const names = checkInvariants(s, bad).map((v) => v.invariant);
-  for (
-    const n of [
-      "memory equal at completion",
-      "no page left unsent",
-      "bytes sent arrive",
-      "bytes by kind add up",
-      "at most one guest runs",
-    ]
-  ) assertOk(names.includes(n), `${n} flagged: ${names.join(", ")}`);
 });
 
 Deno.test("the real-mode fault matrix, unchanged, meets every expectation in sim mode", async () => {
