@@ -67,6 +67,43 @@ const sourceKilled: Scenario = {
   settleMs: 20,
 };
 
+/**
+ * A swarm finding (draw 18 of seed ad771a6…): a counter guest whose balloon
+ * lies. The pages it lied about break its own counter invariant at the
+ * destination; that is the guest's loss, reported, and not an engine fault.
+ */
+const counterLiar: Scenario = {
+  "name": "counter-liar",
+  "seed": 6247898210983354,
+  "mode": "sim",
+  "guest": {
+    "ram": "16MiB",
+    "fill": "compressible",
+    "workload": { "kind": "counter", "dirtyRate": "32MiB/s" },
+    "balloon": { "behaviour": "liar" },
+  },
+  "migration": {
+    "capabilities": { "freePageHints": true },
+    "parameters": {
+      "hintTimeoutMs": 1000,
+      "downtimeLimitMs": 30,
+      "maxRounds": 2,
+      "maxTimeMs": 2000,
+      "onNoConvergence": "cancel",
+      "peerTimeoutMs": 500,
+      "maxBandwidth": "1Gbit",
+    },
+  },
+  "network": {},
+  "faults": [{ "at": { "afterMs": 190 }, "action": "cancel" }, {
+    "at": { "afterBytes": 114742 },
+    "action": "kill-destination",
+  }],
+  "retry": true,
+  "warmupMs": 50,
+  "settleMs": 50,
+};
+
 function oneGuestRuns(r: Result): void {
   const running = [r.sourceGuestRunning, r.destinationGuestRunning].filter((x) => x === true);
   assertOk(
@@ -110,6 +147,16 @@ for (const mode of ["sim", "real"] as const) {
     assertEquals(r.destinationGuestRunning, false);
   });
 }
+
+Deno.test("harness sim: a lying counter guest's broken invariant is its own loss, reported apart", async () => {
+  const r = await runScenario(counterLiar);
+  assertEquals(r.outcome, "completed", r.error);
+  assertEquals(r.mismatchedPages, 0);
+  assertOk((r.liarMismatchedPages ?? 0) > 0, "pages it lied about differ");
+  assertEquals(r.counterInvariant?.ok, false, "the invariant does not hold on what it gave up");
+  assertEquals(r.counterInvariant?.liarPages, r.liedPages);
+  assertEquals(r.memoryEqual, true, "every page the guest holds in use is equal");
+});
 
 Deno.test("harness: real and sim draw from the same seed tree", async () => {
   const { resolved } = resolveScenario({ ...completed, seed: 1234 });

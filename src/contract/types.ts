@@ -350,7 +350,12 @@ export interface Result {
   /** What `memoryEqual` compared: the destination against the source, or the source against a replay of its workload. */
   memoryCheck?: string;
   /** The `counter` workload's invariant on the judged memory (null for other workloads). */
-  counterInvariant?: { ok: boolean; detail: string } | null;
+  counterInvariant?: {
+    ok: boolean;
+    detail: string;
+    /** Set when the guest's balloon lied about this many pages, some of them differ, and the invariant broke: the guest's own loss, not counted against memoryEqual. */
+    liarPages?: number;
+  } | null;
   /** Whether the source guest runs at the end, as its peer reported it (it must, unless the migration completed). */
   sourceGuestRunning?: boolean;
   /** Whether the destination guest runs at the end, as its peer reported it (it must, if and only if the migration completed). */
