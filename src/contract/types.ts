@@ -19,6 +19,7 @@ export type WorkloadKind = "idle" | "sequential" | "random" | "hotset" | "xbrle-
 
 /** What the guest's vCPU does while it migrates. */
 export interface WorkloadSpec {
+  /** The workload the vCPU runs. */
   kind: WorkloadKind;
   /** Page touches per second times the page size, e.g. "64MiB/s". */
   dirtyRate?: SizeText;
@@ -42,16 +43,20 @@ export type BalloonBehaviour =
 
 /** The guest. */
 export interface GuestSpec {
+  /** Guest RAM (default "256MiB"), one block named `pc.ram`. */
   ram?: SizeText;
+  /** What guest RAM holds at boot (default "random"). */
   fill?: "zero" | "random" | "compressible";
   /** Share of RAM (outside the static free map) the guest considers free at boot, [0, 1). */
   freeRatio?: number;
+  /** How the guest's balloon answers free-page hint requests (default "honest"). */
   balloon?: { behaviour: BalloonBehaviour };
   /**
    * Ranges of guest RAM the guest never uses (a static free map); the hint
    * source "static" reports exactly these. Page-aligned sizes.
    */
   staticFreeMap?: { start: SizeText; length: SizeText }[];
+  /** What the vCPU does while it migrates (default idle). */
   workload?: WorkloadSpec;
 }
 
@@ -77,15 +82,24 @@ export type FaultAction =
 
 /** One fault, as plain data. */
 export interface FaultSpec {
+  /** When the fault fires. */
   at: FaultTrigger;
+  /** What it does. */
   action: FaultAction;
+  /** partition, stop-source, stop-destination: how long, in milliseconds. */
   durationMs?: number;
+  /** corrupt: how many bytes of the stream to corrupt. */
   bytes?: number;
 }
 
 /** Migration capabilities and parameters. */
 export interface MigrationSpec {
+  /** Capabilities by name, on or off (`{ xbzrle: true }`); see the capability table. */
   capabilities?: Record<string, boolean>;
+  /**
+   * Migration parameters by name (`downtimeLimitMs`, `maxBandwidth`, ...); see the capability
+   * table.
+   */
   parameters?: Record<string, unknown>;
 }
 
@@ -95,7 +109,9 @@ export interface NetworkSpec {
   bandwidth?: SizeText;
   /** Token-bucket depth ("64KiB"); default the larger of 64 KiB and 10 ms of bandwidth. */
   burst?: SizeText;
+  /** One-way latency added to every packet, in milliseconds (default 0). */
   latencyMs?: number;
+  /** Extra latency drawn uniformly in [0, jitterMs) per packet (default 0). */
   jitterMs?: number;
   /** Bandwidth changes in time: `[{ atMs: 3000, bandwidth: "10Mbit" }]` (ms since migration start). */
   schedule?: { atMs: number; bandwidth: SizeText }[];
@@ -115,31 +131,48 @@ export interface SimSpec {
 
 /** What the scenario expects of the run. */
 export interface Expectations {
+  /** How the migration must end. */
   outcome?: Outcome;
   /** null: nothing to compare (the guest died with its process; goes with `guestLost: true`). */
   memoryEqual?: boolean | null;
   /** The guest died with a killed peer (kill-source before the switchover). Default false. */
   guestLost?: boolean;
+  /** Longest acceptable downtime in milliseconds (fails when there was none to measure). */
   downtimeMsMax?: number;
+  /** Longest acceptable total migration time in milliseconds. */
   totalTimeMsMax?: number;
+  /** Most stream bytes the migration may send (fails when no bytes were reported). */
   bytesMax?: number;
+  /** Further expectations, judged by name. */
   [key: string]: unknown;
 }
 
 /** A scenario, as a typed object or JSON. */
 export interface Scenario {
+  /** Letters, digits, ".", "_" and "-"; names the run and its files. */
   name: string;
+  /** One line on what the scenario shows. */
   description?: string;
+  /** The seed every random choice derives from (default 1). */
   seed?: number;
+  /**
+   * Two peer processes over sockets ("real", the default) or one process on a virtual clock
+   * ("sim").
+   */
   mode?: "real" | "sim";
+  /** The guest: RAM, fill, free memory, balloon, workload. */
   guest?: GuestSpec;
+  /** Capabilities and parameters of the migration. */
   migration?: MigrationSpec;
+  /** The link between the peers (default: loopback, unshaped). */
   network?: NetworkSpec;
+  /** Faults to inject, as plain data. */
   faults?: FaultSpec[];
   /** After a failed migration, start a fresh destination and migrate again. */
   retry?: boolean;
   /** Simulation mode only (real mode ignores it): the cost model. */
   sim?: SimSpec;
+  /** What the run must show; each becomes one entry of `Result.expectations`. */
   expect?: Expectations;
   /** Milliseconds the workload runs before migration starts (default 200). */
   warmupMs?: number;
@@ -156,12 +189,22 @@ export interface ProgressRecord {
   timeMs: number;
   /** 0 for the bulk pass, then 1, 2, ... */
   round: number;
+  /** "bulk", "round" or "stop-and-copy". */
   phase: string;
+  /** Stream bytes the source had written at this sync. */
   transferredBytes: number;
+  /** Bytes of the pages dirty at this sync (dirtyPages times the page size). */
   remainingBytes: number;
+  /** Pages dirty at this sync: what the next section sends. */
   dirtyPages: number;
+  /** Bytes dirtied since the previous sync, per second. */
   dirtyRateBytesPerSec: number;
+  /** The sending rate the source measured (bytes per second; 0 before the first measurement). */
   bandwidthBytesPerSec: number;
+  /**
+   * How long sending the dirty pages would take at the measured bandwidth (Infinity before a
+   * measurement); the source stops the guest once this is within downtimeLimitMs.
+   */
   expectedDowntimeMs: number;
   /**
    * With xbzrle or compress on: the stream bytes one dirty page cost in the
@@ -173,6 +216,10 @@ export interface ProgressRecord {
   xbzrle?: XbzrleStatsRecord;
   /** With compress on: its statistics at this sync. */
   compression?: CompressionStatsRecord;
+  /**
+   * Further figures a capability adds (free-page hints add `hintPagesSkipped`, `hintsRejected`,
+   * `hintRequestsTimedOut`).
+   */
   [key: string]: unknown;
 }
 
@@ -202,10 +249,13 @@ export interface XbzrleStatsRecord {
 
 /** Page-compression statistics. Times are on the engine's clock (virtual in simulation). */
 export interface CompressionStatsRecord {
+  /** The compressor ("deflate" or "zstd"). */
   method: string;
+  /** Its compression level. */
   level: number;
   /** Pages in batches given to the compressor. */
   pages: number;
+  /** Batches of consecutive pages given to the compressor. */
   batches: number;
   /** Batches that did not shrink and went uncompressed. */
   incompressibleBatches: number;
@@ -223,27 +273,42 @@ export interface CompressionStatsRecord {
 
 /** Counters by kind of page record. */
 export interface KindCounters {
+  /** Every record of every kind. */
   total: number;
+  /** Pages sent in full. */
   normal: number;
+  /** Zero pages (a record without page data). */
   zero: number;
+  /**
+   * Other kinds: `xbzrle`, `deflate`, `overhead` (stream framing), `skipped` (pages only: hinted free, not sent).
+   */
   [kind: string]: number;
 }
 
 /** One expectation and whether it held. */
 export interface ExpectationResult {
+  /**
+   * The expectation's name, as in the scenario's `expect` (`outcome`, `memoryEqual`,
+   * `downtimeMsMax`, ...).
+   */
   name: string;
+  /** Whether it held. */
   ok: boolean;
+  /** What was measured against what was expected, in words. */
   detail: string;
 }
 
 /** A fault that fired. */
 export interface FaultRecord {
+  /** What the fault did. */
   action: FaultAction;
+  /** The trigger it was scheduled with. */
   at: FaultTrigger;
   /** Milliseconds since the migration started. */
   firedAtMs: number;
   /** The phase the source was in (for `resume`: the destination's). */
   phase: string;
+  /** The source's round when it fired (0: the bulk pass or before). */
   round: number;
   /** The source's stream offset when it fired. */
   bytes: number;
@@ -263,11 +328,17 @@ export interface FaultRecord {
 
 /** One migration attempt (a retry makes a second one). */
 export interface AttemptRecord {
+  /** 1 for the first attempt, 2 for the one after a retry. */
   attempt: number;
+  /** How the source ended this attempt. */
   outcome: Outcome;
+  /** The source's error, if it failed. */
   error?: string;
+  /** How the destination ended this attempt. */
   destinationOutcome: string;
+  /** The destination's error, if it reported one. */
   destinationError?: string | null;
+  /** Whether the destination resumed the guest in this attempt. */
   destinationResumed: boolean;
 }
 
@@ -293,7 +364,9 @@ export interface HintRejections {
 
 /** What hinting did, for the report and the progress records. */
 export interface HintStats {
+  /** The hint source's name ("balloon", "static"). */
   source: string;
+  /** Hint requests the source made (one per section at most). */
   requests: number;
   /** Requests the source said it had fully answered in time. */
   answered: number;
@@ -301,33 +374,60 @@ export interface HintStats {
   timedOut: number;
   /** Requests retired by the next sync before they were answered or timed out. */
   superseded: number;
+  /** Ranges accepted and applied to the dirty bitmap. */
   rangesAccepted: number;
   /** Dirty bits cleared by accepted hints: pages that were not sent then. */
   pagesSkipped: number;
+  /** Ranges refused, by reason. */
   rejected: HintRejections;
 }
 
 /** The result of one run. */
 export interface Result {
+  /** The scenario's name. */
   scenario: string;
+  /** The seed the run used (the scenario's, or the one given on the command line). */
   seed: number;
+  /** The mode it ran in. */
   mode: "real" | "sim";
+  /** How the migration ended. */
   outcome: Outcome;
+  /** Why it failed or was cancelled. */
   error?: string;
+  /**
+   * Whether the judged memory is equal (see `memoryCheck`); null when there was nothing to compare
+   * (the guest was lost).
+   */
   memoryEqual: boolean | null;
+  /** Pages that differ (0 when equal or not compared). */
   mismatchedPages: number;
+  /** The first few of them, as `block+0xoffset`. */
   mismatchedAddresses: string[];
+  /**
+   * Milliseconds from the source guest's stop to the destination guest's resume; null when the
+   * guest never resumed on the destination.
+   */
   downtimeMs: number | null;
+  /**
+   * Milliseconds from the start of the migration to the destination's acknowledgement (or to the
+   * source's end, without one).
+   */
   totalTimeMs: number;
+  /** Milliseconds from the start of the migration to the end of its setup. */
   setupTimeMs: number;
+  /** Dirty-log syncs: one per progress record. */
   iterations: number;
   /** Stream bytes by kind of record; null when no peer reported them (the source died). */
   bytes: KindCounters | null;
   /** Pages by kind of record; null when no peer reported them. */
   pages: KindCounters | null;
+  /** One record per dirty-log sync. */
   progress: ProgressRecord[];
+  /** The faults that fired, in order. */
   faults: FaultRecord[];
+  /** Each expectation of the scenario and whether it held. */
   expectations: ExpectationResult[];
+  /** Whether every expectation held. */
   passed: boolean;
   /** Every figure that depends on the wall clock or the machine. */
   wall: Record<string, unknown>;
@@ -341,6 +441,10 @@ export interface Result {
   destinationGuestRunning?: boolean;
   /** RAM sections sent, the bulk pass and the stop-and-copy included. */
   rounds?: number;
+  /**
+   * Whether the expected downtime came within the limit (false: stopped by maxRounds or maxTimeMs,
+   * or never stopped).
+   */
   converged?: boolean;
   /** Stop-and-copy was forced by maxRounds or maxTimeMs. */
   forcedStop?: boolean;
@@ -377,12 +481,15 @@ export interface Result {
   network?: { link: "direct" | "proxy" | "kernel"; events: { atMs: number; what: string }[] };
   /** What the run left behind after the runner cleaned up (all empty when clean). */
   cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
+  /** Further figures, by capability or mode. */
   [key: string]: unknown;
 }
 
 /** How two sets of page digests compare. */
 export interface DigestComparison {
+  /** Whether every compared page is equal. */
   memoryEqual: boolean;
+  /** Pages that differ. */
   mismatchedPages: number;
   /** The first few mismatching pages, as `block+0xoffset`. */
   mismatchedAddresses: string[];
@@ -390,5 +497,6 @@ export interface DigestComparison {
   freePagesExcluded?: number;
   /** Pages that differ where the guest's balloon lied; not in `mismatchedPages`. */
   liarMismatchedPages?: number;
+  /** The first few of them, as `block+0xoffset`. */
   liarMismatchedAddresses?: string[];
 }

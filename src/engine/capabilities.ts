@@ -22,18 +22,25 @@ import { compressMethods } from "./compress.ts";
 
 /** A parameter: its name, default, parser and a line of documentation. */
 export interface ParameterDecl<T = unknown, N extends string = string> {
+  /** The name under `migration.parameters`. */
   name: N;
+  /** The value used when the scenario gives none, as the scenario would write it. */
   default: unknown;
   /** Turns the scenario's value into the engine's; throws TypeError/RangeError with a sentence. */
   parse: (value: unknown) => T;
+  /** One line on what it does. */
   doc: string;
 }
 
 /** A capability: its name, parameters and the capabilities it cannot be combined with (and why). */
 export interface CapabilityDecl<N extends string = string> {
+  /** The name under `migration.capabilities`. */
   name: N;
+  /** One line on what it does. */
   doc: string;
+  /** Its own parameters, accepted (with a warning) when it is off. */
   parameters: readonly ParameterDecl[];
+  /** Capabilities it cannot be combined with, and why. */
   conflicts: readonly { with: string; why: string }[];
 }
 
@@ -199,7 +206,8 @@ export const CAPABILITIES = [
 /** Names of the capabilities. */
 export type CapabilityName = (typeof CAPABILITIES)[number]["name"];
 
-type AnyParameter =
+/** Any parameter the table declares: a base parameter, or one of a capability's own. */
+export type AnyParameter =
   | (typeof BASE_PARAMETERS)[number]
   | (typeof CAPABILITIES)[number]["parameters"][number];
 
@@ -219,6 +227,7 @@ export type MigrationConfig =
 
 /** What {@link resolveMigration} found. */
 export interface ResolvedMigration {
+  /** The configuration, with every default filled in. */
   config: MigrationConfig;
   /** Problems that make the scenario invalid, each naming its field. */
   errors: string[];

@@ -34,9 +34,11 @@ import type { FaultPhase, FaultSpec, FaultTrigger } from "../contract/types.ts";
 export interface Firing {
   /** Index of the fault in the scenario's list. */
   index: number;
+  /** The fault, as the scenario gave it. */
   fault: FaultSpec;
   /** The phase the source was in (the trigger's phase for phase triggers). */
   phase: string;
+  /** The source's round (0: the bulk pass or before). */
   round: number;
   /** The source's stream offset. */
   bytes: number;
@@ -46,6 +48,7 @@ export interface Firing {
 
 /** Which faults fire, given the migration's events. */
 export class FaultSchedule {
+  /** The scenario's faults, in its order. */
   readonly faults: readonly FaultSpec[];
   /** Every firing so far, in order. */
   readonly fired: Firing[] = [];
