@@ -126,7 +126,10 @@ Deno.test("compare, results and the HTML report in headless Chromium", async (t)
         for (const x of runs) {
           assertEquals([x.mode, x.seed, x.kind, x.suite], ["real", 11, "compare", "tiny"]);
           assertOk(x.result.progress.length >= 2, "progress series stored");
-          assertOk(x.result.memoryEqual === true && x.metrics.bytesTotal! >= 16 * 1024 * 1024);
+          assertEquals(x.result.progress.length, x.result.iterations, "every progress record");
+          assertEquals(x.result.memoryEqual, true);
+          assertEquals(x.metrics.bytesTotal, x.result.bytes!.total, "the metric is the result's");
+          assertOk(x.metrics.bytesTotal! >= 16 * 1024 * 1024, "the guest went at least once");
           assertEquals(x.machine.cpus, navigator.hardwareConcurrency);
           assertEquals(x.commit.commit, await headCommit());
         }
