@@ -11,13 +11,38 @@
  * @module
  */
 
-/** A size: bytes, or a string with an IEC suffix ("256MiB"). */
+/**
+ * A size: bytes, or a string with an IEC suffix ("256MiB").
+ *
+ * @example
+ * ```ts
+ * import type { SizeText } from "./types.ts";
+ * const ram: SizeText = "256MiB";
+ * const same: SizeText = 256 * 1024 * 1024;
+ * ```
+ */
 export type SizeText = number | string;
 
-/** Workload kinds the vCPU can run. */
+/**
+ * Workload kinds the vCPU can run.
+ *
+ * @example
+ * ```ts
+ * import type { WorkloadKind } from "./types.ts";
+ * const kind: WorkloadKind = "hotset";
+ * ```
+ */
 export type WorkloadKind = "idle" | "sequential" | "random" | "hotset" | "xbrle-seed" | "counter";
 
-/** What the guest's vCPU does while it migrates. */
+/**
+ * What the guest's vCPU does while it migrates.
+ *
+ * @example
+ * ```ts
+ * import type { WorkloadSpec } from "./types.ts";
+ * const w: WorkloadSpec = { kind: "hotset", dirtyRate: "64MiB/s", writeBytes: 64 };
+ * ```
+ */
 export interface WorkloadSpec {
   /** The workload the vCPU runs. */
   kind: WorkloadKind;
@@ -31,7 +56,15 @@ export interface WorkloadSpec {
   hotsetProbability?: number;
 }
 
-/** Balloon behaviours, honest or hostile. */
+/**
+ * Balloon behaviours, honest or hostile.
+ *
+ * @example
+ * ```ts
+ * import type { BalloonBehaviour } from "./types.ts";
+ * const b: BalloonBehaviour = "liar";
+ * ```
+ */
 export type BalloonBehaviour =
   | "honest"
   | "silent"
@@ -41,7 +74,21 @@ export type BalloonBehaviour =
   | "garbage"
   | "liar";
 
-/** The guest. */
+/**
+ * The guest.
+ *
+ * @example
+ * ```ts
+ * import type { GuestSpec } from "./types.ts";
+ * const g: GuestSpec = {
+ *   ram: "32MiB",
+ *   fill: "random",
+ *   freeRatio: 0.75,
+ *   balloon: { behaviour: "honest" },
+ *   workload: { kind: "random", dirtyRate: "2MiB/s" },
+ * };
+ * ```
+ */
 export interface GuestSpec {
   /** Guest RAM (default "256MiB"), one block named `pc.ram`. */
   ram?: SizeText;
@@ -60,16 +107,40 @@ export interface GuestSpec {
   workload?: WorkloadSpec;
 }
 
-/** Fault trigger phases. */
+/**
+ * Fault trigger phases.
+ *
+ * @example
+ * ```ts
+ * import type { FaultPhase } from "./types.ts";
+ * const p: FaultPhase = "stop-and-copy";
+ * ```
+ */
 export type FaultPhase = "setup" | "bulk" | "round" | "stop-and-copy" | "device-state" | "resume";
 
-/** When a fault fires. */
+/**
+ * When a fault fires.
+ *
+ * @example
+ * ```ts
+ * import type { FaultTrigger } from "./types.ts";
+ * const at: FaultTrigger[] = [{ phase: "round", round: 2 }, { afterBytes: 1 << 20 }, { afterMs: 500 }];
+ * ```
+ */
 export type FaultTrigger =
   | { phase: FaultPhase; round?: number }
   | { afterBytes: number }
   | { afterMs: number };
 
-/** Fault actions. */
+/**
+ * Fault actions.
+ *
+ * @example
+ * ```ts
+ * import type { FaultAction } from "./types.ts";
+ * const a: FaultAction = "kill-destination";
+ * ```
+ */
 export type FaultAction =
   | "cut-link"
   | "partition"
@@ -80,7 +151,15 @@ export type FaultAction =
   | "stop-destination"
   | "cancel";
 
-/** One fault, as plain data. */
+/**
+ * One fault, as plain data.
+ *
+ * @example
+ * ```ts
+ * import type { FaultSpec } from "./types.ts";
+ * const f: FaultSpec = { at: { phase: "bulk" }, action: "partition", durationMs: 300 };
+ * ```
+ */
 export interface FaultSpec {
   /** When the fault fires. */
   at: FaultTrigger;
@@ -92,7 +171,18 @@ export interface FaultSpec {
   bytes?: number;
 }
 
-/** Migration capabilities and parameters. */
+/**
+ * Migration capabilities and parameters.
+ *
+ * @example
+ * ```ts
+ * import type { MigrationSpec } from "./types.ts";
+ * const m: MigrationSpec = {
+ *   capabilities: { xbzrle: true },
+ *   parameters: { downtimeLimitMs: 300, xbzrleCacheSize: "32MiB" },
+ * };
+ * ```
+ */
 export interface MigrationSpec {
   /** Capabilities by name, on or off (`{ xbzrle: true }`); see the capability table. */
   capabilities?: Record<string, boolean>;
@@ -103,7 +193,19 @@ export interface MigrationSpec {
   parameters?: Record<string, unknown>;
 }
 
-/** The network between the peers. */
+/**
+ * The network between the peers.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkSpec } from "./types.ts";
+ * const n: NetworkSpec = {
+ *   bandwidth: "100Mbit",
+ *   latencyMs: 2,
+ *   schedule: [{ atMs: 3000, bandwidth: "10Mbit" }],
+ * };
+ * ```
+ */
 export interface NetworkSpec {
   /** "1Gbit", "100MiB/s", bytes per second, or 0 / "unlimited". */
   bandwidth?: SizeText;
@@ -119,7 +221,15 @@ export interface NetworkSpec {
   kernel?: boolean;
 }
 
-/** Simulation settings. */
+/**
+ * Simulation settings.
+ *
+ * @example
+ * ```ts
+ * import type { SimSpec } from "./types.ts";
+ * const sim: SimSpec = { cpuCostUs: { normal: 0.3, xbzrle: 2.5 } };
+ * ```
+ */
 export interface SimSpec {
   /**
    * Virtual CPU microseconds the source spends per page sent, by record kind
@@ -129,7 +239,15 @@ export interface SimSpec {
   cpuCostUs?: Partial<Record<"normal" | "zero" | "xbzrle" | "deflate", number>>;
 }
 
-/** What the scenario expects of the run. */
+/**
+ * What the scenario expects of the run.
+ *
+ * @example
+ * ```ts
+ * import type { Expectations } from "./types.ts";
+ * const e: Expectations = { outcome: "completed", memoryEqual: true, downtimeMsMax: 300 };
+ * ```
+ */
 export interface Expectations {
   /** How the migration must end. */
   outcome?: Outcome;
@@ -147,7 +265,21 @@ export interface Expectations {
   [key: string]: unknown;
 }
 
-/** A scenario, as a typed object or JSON. */
+/**
+ * A scenario, as a typed object or JSON.
+ *
+ * @example
+ * ```ts
+ * import type { Scenario } from "./types.ts";
+ * const s: Scenario = {
+ *   name: "idle",
+ *   seed: 7,
+ *   mode: "sim",
+ *   guest: { ram: "64MiB", workload: { kind: "idle" } },
+ *   expect: { outcome: "completed", memoryEqual: true },
+ * };
+ * ```
+ */
 export interface Scenario {
   /** Letters, digits, ".", "_" and "-"; names the run and its files. */
   name: string;
@@ -180,10 +312,27 @@ export interface Scenario {
   settleMs?: number;
 }
 
-/** How a migration ended. */
+/**
+ * How a migration ended.
+ *
+ * @example
+ * ```ts
+ * import type { Outcome } from "./types.ts";
+ * const o: Outcome = "cancelled";
+ * ```
+ */
 export type Outcome = "completed" | "failed" | "cancelled";
 
-/** One record per dirty-log sync, as query-migrate reports it. */
+/**
+ * One record per dirty-log sync, as query-migrate reports it.
+ *
+ * @example
+ * ```ts
+ * import type { ProgressRecord } from "./types.ts";
+ * const line = (p: ProgressRecord) =>
+ *   `${p.phase} ${p.round}: ${p.dirtyPages} pages dirty, ${p.expectedDowntimeMs} ms expected`;
+ * ```
+ */
 export interface ProgressRecord {
   /** Milliseconds since migration start. */
   timeMs: number;
@@ -227,6 +376,14 @@ export interface ProgressRecord {
  * XBZRLE statistics, as QEMU's `info migrate` shows them. Counters are
  * cumulative; the two rates cover a period: the round just sent in a
  * progress record, the whole migration in the result.
+ *
+ * @example
+ * ```ts
+ * import type { XbzrleStatsRecord } from "./types.ts";
+ * // Every page looked up after the bulk pass: a miss, unchanged, an overflow or a delta.
+ * const lookups = (s: XbzrleStatsRecord) =>
+ *   s.cacheMisses + s.unchangedPages + s.overflows + s.pages;
+ * ```
  */
 export interface XbzrleStatsRecord {
   /** Bytes of the source's page cache (xbzrleCacheSize, capped at the guest's RAM). */
@@ -247,7 +404,15 @@ export interface XbzrleStatsRecord {
   overflows: number;
 }
 
-/** Page-compression statistics. Times are on the engine's clock (virtual in simulation). */
+/**
+ * Page-compression statistics. Times are on the engine's clock (virtual in simulation).
+ *
+ * @example
+ * ```ts
+ * import type { CompressionStatsRecord } from "./types.ts";
+ * const saved = (s: CompressionStatsRecord) => s.bytesBefore - s.bytesAfter;
+ * ```
+ */
 export interface CompressionStatsRecord {
   /** The compressor ("deflate" or "zstd"). */
   method: string;
@@ -271,7 +436,15 @@ export interface CompressionStatsRecord {
   decompressMs?: number;
 }
 
-/** Counters by kind of page record. */
+/**
+ * Counters by kind of page record.
+ *
+ * @example
+ * ```ts
+ * import type { KindCounters } from "./types.ts";
+ * const pages: KindCounters = { total: 3, normal: 1, zero: 1, xbzrle: 1 };
+ * ```
+ */
 export interface KindCounters {
   /** Every record of every kind. */
   total: number;
@@ -285,7 +458,15 @@ export interface KindCounters {
   [kind: string]: number;
 }
 
-/** One expectation and whether it held. */
+/**
+ * One expectation and whether it held.
+ *
+ * @example
+ * ```ts
+ * import type { ExpectationResult } from "./types.ts";
+ * const e: ExpectationResult = { name: "downtimeMsMax", ok: true, detail: "161.2 ms, limit 300 ms" };
+ * ```
+ */
 export interface ExpectationResult {
   /**
    * The expectation's name, as in the scenario's `expect` (`outcome`, `memoryEqual`,
@@ -298,7 +479,15 @@ export interface ExpectationResult {
   detail: string;
 }
 
-/** A fault that fired. */
+/**
+ * A fault that fired.
+ *
+ * @example
+ * ```ts
+ * import type { FaultRecord } from "./types.ts";
+ * const where = (f: FaultRecord) => `${f.action} in ${f.phase}, round ${f.round}, at byte ${f.bytes}`;
+ * ```
+ */
 export interface FaultRecord {
   /** What the fault did. */
   action: FaultAction;
@@ -326,7 +515,15 @@ export interface FaultRecord {
   destinationEndedAfterMs?: number | null;
 }
 
-/** One migration attempt (a retry makes a second one). */
+/**
+ * One migration attempt (a retry makes a second one).
+ *
+ * @example
+ * ```ts
+ * import type { AttemptRecord } from "./types.ts";
+ * const retried = (attempts: AttemptRecord[]) => attempts.length > 1;
+ * ```
+ */
 export interface AttemptRecord {
   /** 1 for the first attempt, 2 for the one after a retry. */
   attempt: number;
@@ -342,7 +539,15 @@ export interface AttemptRecord {
   destinationResumed: boolean;
 }
 
-/** Why ranges were refused. Batches refused whole count all their ranges. */
+/**
+ * Why ranges were refused. Batches refused whole count all their ranges.
+ *
+ * @example
+ * ```ts
+ * import type { HintRejections } from "./types.ts";
+ * const refused = (r: HintRejections) => Object.values(r).reduce((a, b) => a + b, 0);
+ * ```
+ */
 export interface HintRejections {
   /** The batch's command id is not the current one. */
   stale: number;
@@ -362,7 +567,15 @@ export interface HintRejections {
   malformed: number;
 }
 
-/** What hinting did, for the report and the progress records. */
+/**
+ * What hinting did, for the report and the progress records.
+ *
+ * @example
+ * ```ts
+ * import type { HintStats } from "./types.ts";
+ * const skippedPerRequest = (h: HintStats) => h.requests > 0 ? h.pagesSkipped / h.requests : 0;
+ * ```
+ */
 export interface HintStats {
   /** The hint source's name ("balloon", "static"). */
   source: string;
@@ -382,7 +595,15 @@ export interface HintStats {
   rejected: HintRejections;
 }
 
-/** The result of one run. */
+/**
+ * The result of one run.
+ *
+ * @example
+ * ```ts
+ * import type { Result } from "./types.ts";
+ * const verdict = (r: Result) => `${r.scenario}: ${r.outcome}, ${r.passed ? "passed" : "failed"}`;
+ * ```
+ */
 export interface Result {
   /** The scenario's name. */
   scenario: string;
@@ -485,7 +706,19 @@ export interface Result {
   [key: string]: unknown;
 }
 
-/** How two sets of page digests compare. */
+/**
+ * How two sets of page digests compare.
+ *
+ * @example
+ * ```ts
+ * import type { DigestComparison } from "./types.ts";
+ * const c: DigestComparison = {
+ *   memoryEqual: false,
+ *   mismatchedPages: 1,
+ *   mismatchedAddresses: ["pc.ram+0x1000"],
+ * };
+ * ```
+ */
 export interface DigestComparison {
   /** Whether every compared page is equal. */
   memoryEqual: boolean;

@@ -46,7 +46,15 @@ import { PAGE_SIZE, type Ram } from "./ram.ts";
 import type { DirtyLog } from "./dirty_log.ts";
 import { FreeView, type PageRange } from "./free_view.ts";
 
-/** A resolved workload configuration (numbers, not text). */
+/**
+ * A resolved workload configuration (numbers, not text).
+ *
+ * @example
+ * ```ts
+ * import type { WorkloadConfig } from "./workload.ts";
+ * const c: WorkloadConfig = { kind: "hotset", touchesPerSec: 16384, writeBytes: 64, hotsetRatio: 0.05 };
+ * ```
+ */
 export interface WorkloadConfig {
   /** What the vCPU does. */
   kind: WorkloadKind;

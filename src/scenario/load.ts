@@ -12,7 +12,16 @@ import type { Scenario } from "../contract/types.ts";
 
 const SCENARIOS = new URL("../../scenarios/", import.meta.url);
 
-/** Loads a scenario. Throws TypeError naming the file on any problem. */
+/**
+ * Loads a scenario. Throws TypeError naming the file on any problem.
+ *
+ * @example
+ * ```ts
+ * import { loadScenario } from "./load.ts";
+ * const s = await loadScenario("default");
+ * console.log(s.name); // "default"
+ * ```
+ */
 export async function loadScenario(nameOrFile: string): Promise<Scenario> {
   const isPath = nameOrFile.includes("/") || nameOrFile.endsWith(".ts") ||
     nameOrFile.endsWith(".json");
