@@ -16,15 +16,19 @@ export { KernelShapingUnavailable, runScenario } from "./src/scenario/runner.ts"
 export { FaultSchedule } from "./src/faults/schedule.ts";
 export type { Firing } from "./src/faults/schedule.ts";
 export { injectFault } from "./src/faults/inject.ts";
-export type { FaultTargets } from "./src/faults/inject.ts";
+export type { FaultTargets, PeerRole } from "./src/faults/inject.ts";
 export type { RunOptions } from "./src/scenario/runner.ts";
 export { resolveScenario } from "./src/scenario/validate.ts";
-export type { ResolvedScenario } from "./src/scenario/validate.ts";
+export type { ResolvedNetwork, ResolvedScenario } from "./src/scenario/validate.ts";
+export type { FillKind } from "./src/guest/fill.ts";
+export type { PageRange } from "./src/guest/free_view.ts";
+export type { WorkloadConfig } from "./src/guest/workload.ts";
 export { loadScenario } from "./src/scenario/load.ts";
 export { formatSummary } from "./src/scenario/summary.ts";
 export type {
   AttemptRecord,
   BalloonBehaviour,
+  CompressionStatsRecord,
   ExpectationResult,
   Expectations,
   FaultAction,
@@ -42,23 +46,39 @@ export type {
   ProgressRecord,
   Result,
   Scenario,
+  SizeText,
   WorkloadKind,
   WorkloadSpec,
+  XbzrleStatsRecord,
 } from "./src/contract/types.ts";
+export type { Clock } from "./src/contract/ports.ts";
 export { BASE_PARAMETERS, CAPABILITIES, resolveMigration } from "./src/engine/capabilities.ts";
+export type {
+  AnyParameter,
+  CapabilityDecl,
+  CapabilityName,
+  MigrationConfig,
+  MigrationParameters,
+  ParameterDecl,
+  ResolvedMigration,
+  ResolveMigrationOptions,
+} from "./src/engine/capabilities.ts";
 export { loadGroup, resolveGroup } from "./src/report/group.ts";
 export type { Group, GroupCase } from "./src/report/group.ts";
 export { runGroup } from "./src/report/compare.ts";
-export type { CompareOptions } from "./src/report/compare.ts";
-export type { Comparison } from "./src/report/comparison.ts";
+export type { CompareOptions, Job } from "./src/report/compare.ts";
+export type { CaseReport, Comparison, ComparisonMeta, RunRecord } from "./src/report/comparison.ts";
 export { ResultsStore } from "./src/report/store.ts";
-export type { RunFilter, StoredRun } from "./src/report/store.ts";
+export type { BatchInfo, RunFilter, RunMeta, StoredRun } from "./src/report/store.ts";
 export { renderMarkdown } from "./src/report/markdown.ts";
 export { renderHtml } from "./src/report/html.ts";
 export { loadSuite, runSuite } from "./src/report/suite.ts";
+export type { Check, Suite, SuiteEntry, SuiteReport, Verdict } from "./src/report/suite.ts";
 export { METRICS } from "./src/report/metrics.ts";
 export { runSimulation } from "./src/scenario/runner.ts";
 export type { HarnessOptions } from "./src/scenario/harness.ts";
+export type { MetricDecl, MetricUnit, Move, Summary, Threshold } from "./src/report/metrics.ts";
+export type { CommitInfo, MachineDescription } from "./src/report/machine.ts";
 export { SimClock } from "./src/sim/sim_clock.ts";
 export { checkInvariants, drawScenario, swarmSeed } from "./src/sim/swarm.ts";
 export type { Violation } from "./src/sim/swarm.ts";

@@ -1,11 +1,17 @@
 /**
- * Free-page hints between real peer processes (real mode, loopback).
+ * Free-page hints between real peer processes (real mode, loopback), and
+ * the same scenarios on the virtual clock for what is a matter of time.
  *
- * Every run is bandwidth-limited (`maxBandwidth` 48 MiB/s on a 32 MiB
- * guest), so that its time is dominated by the bytes it sends rather than by
- * what else the shared machine is doing; a time comparison that still fails
- * is measured once more and the better of the two attempts counts, for the
- * run with hints and for the run without.
+ * Every run is bandwidth-limited to 48 MiB/s on a 32 MiB guest. That a
+ * hostile balloon never stalls the migration (at most 110 % of the time
+ * without hints) is judged in simulation mode, one run each, where the time
+ * is a property of the run, and through a link of that bandwidth rather than
+ * the engine's `maxBandwidth`: the engine's rate limit lets the source catch
+ * up after a pause, so a stall while pages remain would not show in the
+ * total time. Between real peers the time also depends on what else the
+ * shared machine does, so those runs are judged on what the balloon did
+ * (pages skipped, ranges refused, memory), and their times are printed,
+ * not compared. No run is repeated.
  * @module
  */
 import { assertEquals, assertOk } from "../src/util/assert.ts";
@@ -71,40 +77,61 @@ Deno.test("real peers: honest hints on a 75 %-free guest send at most 35 % of th
   assertEquals(r.pages!.skipped, h.pagesSkipped);
   assertOk(r.freePagesExcluded! > 6000, `${r.freePagesExcluded} free pages at stop`);
   const last = r.progress.at(-1)!;
+  // The last record is made after hinting stopped: it holds the final counts.
   assertEquals(last.hintPagesSkipped, h.pagesSkipped);
-  assertEquals(typeof last.hintRequestsTimedOut, "number");
+  assertEquals(last.hintRequestsTimedOut, h.timedOut);
 });
 
-/** Runs `behaviour`; if its time is over 110 % of the run without hints, measures both again. */
-async function timedAgainstBaseline(behaviour: BalloonBehaviour) {
+const HOSTILE = ["silent", "slow", "stale", "garbage", "flood", "liar"] as const;
+
+/** `scenario(behaviour)` on the virtual clock, its 48 MiB/s set by the link instead of the engine. */
+function linkBound(behaviour: BalloonBehaviour | "off"): Scenario {
+  const s = scenario(behaviour);
+  const { maxBandwidth, ...parameters } = s.migration!.parameters!;
+  return {
+    ...s,
+    mode: "sim",
+    migration: { ...s.migration, parameters },
+    network: { bandwidth: maxBandwidth as string },
+  };
+}
+
+Deno.test("sim: no balloon, however it behaves, makes the migration take over 110 % of the time without hints", async () => {
+  const off = await runScenario(linkBound("off"));
+  assertCompleted(off, "sim, without hints");
+  for (const behaviour of HOSTILE) {
+    const r = await runScenario(linkBound(behaviour));
+    assertCompleted(r, `sim, ${behaviour}`);
+    assertEquals(r.mode, "sim");
+    assertOk(
+      r.totalTimeMs <= 1.1 * off.totalTimeMs,
+      `${behaviour}: ${r.totalTimeMs.toFixed(1)} ms, more than 110 % of ${
+        off.totalTimeMs.toFixed(1)
+      } ms without hints`,
+    );
+  }
+});
+
+/** Runs `behaviour` once between real peers; prints its time beside the run without hints. */
+async function againstBaseline(behaviour: BalloonBehaviour) {
   const off = await withoutHints();
   assertCompleted(off, "without hints");
-  let r = await runScenario(scenario(behaviour));
+  const r = await runScenario(scenario(behaviour));
   assertCompleted(r, behaviour);
-  let offMs = off.totalTimeMs;
-  if (r.totalTimeMs > 1.1 * offMs) {
-    const again = await runScenario(scenario(behaviour));
-    const offAgain = await runScenario(scenario("off"));
-    assertCompleted(again, behaviour);
-    if (again.totalTimeMs < r.totalTimeMs) r = again;
-    offMs = Math.min(offMs, offAgain.totalTimeMs);
-  }
   console.log(
-    `${behaviour}: ${r.totalTimeMs.toFixed(0)} ms against ${offMs.toFixed(0)} ms without hints, ` +
+    `${behaviour}: ${r.totalTimeMs.toFixed(0)} ms against ${
+      off.totalTimeMs.toFixed(0)
+    } ms without hints (not compared: see the simulation test), ` +
       `${r.bytes!.total} bytes, hints ${JSON.stringify(r.hints)}, source RSS ${
         ((r.wall.rssBytesMax as { source: number }).source / 2 ** 20).toFixed(0)
       } MiB`,
-  );
-  assertOk(
-    r.totalTimeMs <= 1.1 * offMs,
-    `${behaviour}: ${r.totalTimeMs.toFixed(0)} ms, more than 110 % of ${offMs.toFixed(0)} ms`,
   );
   return { r, off };
 }
 
 for (const behaviour of ["silent", "slow", "stale", "garbage"] as const) {
-  Deno.test(`real peers: a ${behaviour} balloon skips nothing, stalls nothing, memory equal`, async () => {
-    const { r } = await timedAgainstBaseline(behaviour);
+  Deno.test(`real peers: a ${behaviour} balloon skips nothing, memory equal`, async () => {
+    const { r } = await againstBaseline(behaviour);
     const h = r.hints!;
     if (behaviour !== "garbage") assertEquals(h.pagesSkipped, 0);
     else assertOk(h.pagesSkipped <= 8 * h.requests);
@@ -117,8 +144,8 @@ for (const behaviour of ["silent", "slow", "stale", "garbage"] as const) {
   });
 }
 
-Deno.test("real peers: a flooding balloon is cut at its budget; memory equal, bounded, no slower", async () => {
-  const { r, off } = await timedAgainstBaseline("flood");
+Deno.test("real peers: a flooding balloon is cut at its budget; memory equal, bounded", async () => {
+  const { r, off } = await againstBaseline("flood");
   const h = r.hints!;
   assertOk(h.rejected.budget + h.rejected.overlap > 100_000, JSON.stringify(h));
   assertOk(h.rangesAccepted <= h.requests * 8192, "at most one range per page per request");
@@ -130,7 +157,7 @@ Deno.test("real peers: a flooding balloon is cut at its budget; memory equal, bo
 });
 
 Deno.test("real peers: a lying balloon hurts only itself: its pages are set apart, every other page equal", async () => {
-  const { r } = await timedAgainstBaseline("liar");
+  const { r } = await againstBaseline("liar");
   assertOk(r.liedPages! > 0, `${r.liedPages} pages lied about`);
   assertOk(
     r.liarMismatchedPages! > 0 && r.liarMismatchedPages! <= r.liedPages!,

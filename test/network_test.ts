@@ -8,7 +8,6 @@ import { assertEquals, assertMatch, assertOk, assertRejects } from "../src/util/
 import { KernelShapingUnavailable, runScenario } from "../src/scenario/runner.ts";
 import type { NetworkSpec, Scenario } from "../src/contract/types.ts";
 import { kernelShapingUnavailable } from "../src/net/netns.ts";
-import { $ } from "zx";
 
 const idle = (name: string, ram: string, network: NetworkSpec, extra: Partial<Scenario> = {}) => ({
   name,
@@ -59,9 +58,11 @@ const why = await kernelShapingUnavailable();
 const netemMissing = why === null && (await kernelShapingUnavailable({ latencyMs: 1 })) !== null;
 if (why) console.log(`kernel shaping tests skipped: ${why}`);
 
+/** This runner's namespaces still present (`ip netns list`). */
 async function ferryNamespaces(): Promise<string[]> {
-  const r = await $`ip netns list`.quiet().nothrow();
-  return r.stdout.split("\n").map((l) => l.split(" ")[0]).filter((n) =>
+  const r = await new Deno.Command("ip", { args: ["netns", "list"], stdout: "piped" }).output();
+  assertEquals(r.code, 0, "ip netns list");
+  return new TextDecoder().decode(r.stdout).split("\n").map((l) => l.split(" ")[0]).filter((n) =>
     n.startsWith(`ferry-${Deno.pid}-`)
   );
 }

@@ -12,14 +12,40 @@
  * @module
  */
 
-/** A size: bytes, or a string with an IEC suffix ("256MiB"). */
+/**
+ * A size: bytes, or a string with an IEC suffix ("256MiB").
+ *
+ * @example
+ * ```ts
+ * import type { SizeText } from "./types.ts";
+ * const ram: SizeText = "256MiB";
+ * const same: SizeText = 256 * 1024 * 1024;
+ * ```
+ */
 export type SizeText = number | string;
 
-/** Workload kinds the vCPU can run. */
+/**
+ * Workload kinds the vCPU can run.
+ *
+ * @example
+ * ```ts
+ * import type { WorkloadKind } from "./types.ts";
+ * const kind: WorkloadKind = "hotset";
+ * ```
+ */
 export type WorkloadKind = "idle" | "sequential" | "random" | "hotset" | "xbrle-seed" | "counter";
 
-/** What the guest's vCPU does while it migrates. */
+/**
+ * What the guest's vCPU does while it migrates.
+ *
+ * @example
+ * ```ts
+ * import type { WorkloadSpec } from "./types.ts";
+ * const w: WorkloadSpec = { kind: "hotset", dirtyRate: "64MiB/s", writeBytes: 64 };
+ * ```
+ */
 export interface WorkloadSpec {
+  /** The workload the vCPU runs. */
   kind: WorkloadKind;
   /** Page touches per second times the page size, e.g. "64MiB/s". */
   dirtyRate?: SizeText;
@@ -31,7 +57,15 @@ export interface WorkloadSpec {
   hotsetProbability?: number;
 }
 
-/** Balloon behaviours, honest or hostile. */
+/**
+ * Balloon behaviours, honest or hostile.
+ *
+ * @example
+ * ```ts
+ * import type { BalloonBehaviour } from "./types.ts";
+ * const b: BalloonBehaviour = "liar";
+ * ```
+ */
 export type BalloonBehaviour =
   | "honest"
   | "silent"
@@ -41,31 +75,73 @@ export type BalloonBehaviour =
   | "garbage"
   | "liar";
 
-/** The guest. */
+/**
+ * The guest.
+ *
+ * @example
+ * ```ts
+ * import type { GuestSpec } from "./types.ts";
+ * const g: GuestSpec = {
+ *   ram: "32MiB",
+ *   fill: "random",
+ *   freeRatio: 0.75,
+ *   balloon: { behaviour: "honest" },
+ *   workload: { kind: "random", dirtyRate: "2MiB/s" },
+ * };
+ * ```
+ */
 export interface GuestSpec {
+  /** Guest RAM (default "256MiB"), one block named `pc.ram`. */
   ram?: SizeText;
+  /** What guest RAM holds at boot (default "random"). */
   fill?: "zero" | "random" | "compressible";
   /** Share of RAM (outside the static free map) the guest considers free at boot, [0, 1). */
   freeRatio?: number;
+  /** How the guest's balloon answers free-page hint requests (default "honest"). */
   balloon?: { behaviour: BalloonBehaviour };
   /**
    * Ranges of guest RAM the guest never uses (a static free map); the hint
    * source "static" reports exactly these. Page-aligned sizes.
    */
   staticFreeMap?: { start: SizeText; length: SizeText }[];
+  /** What the vCPU does while it migrates (default idle). */
   workload?: WorkloadSpec;
 }
 
-/** Fault trigger phases. */
+/**
+ * Fault trigger phases.
+ *
+ * @example
+ * ```ts
+ * import type { FaultPhase } from "./types.ts";
+ * const p: FaultPhase = "stop-and-copy";
+ * ```
+ */
 export type FaultPhase = "setup" | "bulk" | "round" | "stop-and-copy" | "device-state" | "resume";
 
-/** When a fault fires. */
+/**
+ * When a fault fires.
+ *
+ * @example
+ * ```ts
+ * import type { FaultTrigger } from "./types.ts";
+ * const at: FaultTrigger[] = [{ phase: "round", round: 2 }, { afterBytes: 1 << 20 }, { afterMs: 500 }];
+ * ```
+ */
 export type FaultTrigger =
   | { phase: FaultPhase; round?: number }
   | { afterBytes: number }
   | { afterMs: number };
 
-/** Fault actions. */
+/**
+ * Fault actions.
+ *
+ * @example
+ * ```ts
+ * import type { FaultAction } from "./types.ts";
+ * const a: FaultAction = "kill-destination";
+ * ```
+ */
 export type FaultAction =
   | "cut-link"
   | "partition"
@@ -76,27 +152,69 @@ export type FaultAction =
   | "stop-destination"
   | "cancel";
 
-/** One fault, as plain data. */
+/**
+ * One fault, as plain data.
+ *
+ * @example
+ * ```ts
+ * import type { FaultSpec } from "./types.ts";
+ * const f: FaultSpec = { at: { phase: "bulk" }, action: "partition", durationMs: 300 };
+ * ```
+ */
 export interface FaultSpec {
+  /** When the fault fires. */
   at: FaultTrigger;
+  /** What it does. */
   action: FaultAction;
+  /** partition, stop-source, stop-destination: how long, in milliseconds. */
   durationMs?: number;
+  /** corrupt: how many bytes of the stream to corrupt. */
   bytes?: number;
 }
 
-/** Migration capabilities and parameters. */
+/**
+ * Migration capabilities and parameters.
+ *
+ * @example
+ * ```ts
+ * import type { MigrationSpec } from "./types.ts";
+ * const m: MigrationSpec = {
+ *   capabilities: { xbzrle: true },
+ *   parameters: { downtimeLimitMs: 300, xbzrleCacheSize: "32MiB" },
+ * };
+ * ```
+ */
 export interface MigrationSpec {
+  /** Capabilities by name, on or off (`{ xbzrle: true }`); see the capability table. */
   capabilities?: Record<string, boolean>;
+  /**
+   * Migration parameters by name (`downtimeLimitMs`, `maxBandwidth`, ...); see the capability
+   * table.
+   */
   parameters?: Record<string, unknown>;
 }
 
-/** The network between the peers. */
+/**
+ * The network between the peers.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkSpec } from "./types.ts";
+ * const n: NetworkSpec = {
+ *   bandwidth: "100Mbit",
+ *   latencyMs: 2,
+ *   schedule: [{ atMs: 3000, bandwidth: "10Mbit" }],
+ * };
+ * ```
+ */
 export interface NetworkSpec {
   /** "1Gbit", "100MiB/s", bytes per second, or 0 / "unlimited". */
   bandwidth?: SizeText;
   /** Token-bucket depth ("64KiB"); default the larger of 64 KiB and 10 ms of bandwidth. */
   burst?: SizeText;
+  /** One-way latency added to every packet, in milliseconds (default 0). */
   latencyMs?: number;
+  /** Extra latency drawn uniformly in [0, jitterMs) per packet (default 0). */
   jitterMs?: number;
   /** Bandwidth changes in time: `[{ atMs: 3000, bandwidth: "10Mbit" }]` (ms since migration start). */
   schedule?: { atMs: number; bandwidth: SizeText }[];
@@ -104,7 +222,15 @@ export interface NetworkSpec {
   kernel?: boolean;
 }
 
-/** Simulation settings. */
+/**
+ * Simulation settings.
+ *
+ * @example
+ * ```ts
+ * import type { SimSpec } from "./types.ts";
+ * const sim: SimSpec = { cpuCostUs: { normal: 0.3, xbzrle: 2.5 } };
+ * ```
+ */
 export interface SimSpec {
   /**
    * Virtual CPU microseconds the source spends per page sent, by record kind
@@ -117,6 +243,12 @@ export interface SimSpec {
 /**
  * What the scenario expects of the run. These are the only keys: any other
  * is an unknown field and makes the scenario invalid (docs/scenario.md).
+ *
+ * @example
+ * ```ts
+ * import type { Expectations } from "./types.ts";
+ * const e: Expectations = { outcome: "completed", memoryEqual: true, downtimeMsMax: 300 };
+ * ```
  */
 export interface Expectations {
   /** How the migration ends. Default "completed". */
@@ -136,20 +268,46 @@ export interface Expectations {
   bytesMax?: number;
 }
 
-/** A scenario, as a typed object or JSON. */
+/**
+ * A scenario, as a typed object or JSON.
+ *
+ * @example
+ * ```ts
+ * import type { Scenario } from "./types.ts";
+ * const s: Scenario = {
+ *   name: "idle",
+ *   seed: 7,
+ *   mode: "sim",
+ *   guest: { ram: "64MiB", workload: { kind: "idle" } },
+ *   expect: { outcome: "completed", memoryEqual: true },
+ * };
+ * ```
+ */
 export interface Scenario {
+  /** Letters, digits, ".", "_" and "-"; names the run and its files. */
   name: string;
+  /** One line on what the scenario shows. */
   description?: string;
+  /** The seed every random choice derives from (default 1). */
   seed?: number;
+  /**
+   * Two peer processes over sockets ("real", the default) or one process on a virtual clock
+   * ("sim").
+   */
   mode?: "real" | "sim";
+  /** The guest: RAM, fill, free memory, balloon, workload. */
   guest?: GuestSpec;
+  /** Capabilities and parameters of the migration. */
   migration?: MigrationSpec;
+  /** The link between the peers (default: loopback, unshaped). */
   network?: NetworkSpec;
+  /** Faults to inject, as plain data. */
   faults?: FaultSpec[];
   /** After a failed migration, start a fresh destination and migrate again. */
   retry?: boolean;
   /** Simulation mode only (real mode ignores it): the cost model. */
   sim?: SimSpec;
+  /** What the run must show; each becomes one entry of `Result.expectations`. */
   expect?: Expectations;
   /** Milliseconds the workload runs before migration starts (default 200). */
   warmupMs?: number;
@@ -157,21 +315,48 @@ export interface Scenario {
   settleMs?: number;
 }
 
-/** How a migration ended. */
+/**
+ * How a migration ended.
+ *
+ * @example
+ * ```ts
+ * import type { Outcome } from "./types.ts";
+ * const o: Outcome = "cancelled";
+ * ```
+ */
 export type Outcome = "completed" | "failed" | "cancelled";
 
-/** One record per dirty-log sync, as query-migrate reports it. */
+/**
+ * One record per dirty-log sync, as query-migrate reports it.
+ *
+ * @example
+ * ```ts
+ * import type { ProgressRecord } from "./types.ts";
+ * const line = (p: ProgressRecord) =>
+ *   `${p.phase} ${p.round}: ${p.dirtyPages} pages dirty, ${p.expectedDowntimeMs} ms expected`;
+ * ```
+ */
 export interface ProgressRecord {
   /** Milliseconds since migration start. */
   timeMs: number;
   /** 0 for the bulk pass, then 1, 2, ... */
   round: number;
+  /** "bulk", "round" or "stop-and-copy". */
   phase: string;
+  /** Stream bytes the source had written at this sync. */
   transferredBytes: number;
+  /** Bytes of the pages dirty at this sync (dirtyPages times the page size). */
   remainingBytes: number;
+  /** Pages dirty at this sync: what the next section sends. */
   dirtyPages: number;
+  /** Bytes dirtied since the previous sync, per second. */
   dirtyRateBytesPerSec: number;
+  /** The sending rate the source measured (bytes per second; 0 before the first measurement). */
   bandwidthBytesPerSec: number;
+  /**
+   * How long sending the dirty pages would take at the measured bandwidth (Infinity before a
+   * measurement); the source stops the guest once this is within downtimeLimitMs.
+   */
   expectedDowntimeMs: number;
   /**
    * With xbzrle or compress on: the stream bytes one dirty page cost in the
@@ -183,6 +368,10 @@ export interface ProgressRecord {
   xbzrle?: XbzrleStatsRecord;
   /** With compress on: its statistics at this sync. */
   compression?: CompressionStatsRecord;
+  /**
+   * Further figures a capability adds (free-page hints add `hintPagesSkipped`, `hintsRejected`,
+   * `hintRequestsTimedOut`).
+   */
   [key: string]: unknown;
 }
 
@@ -190,6 +379,14 @@ export interface ProgressRecord {
  * XBZRLE statistics, as QEMU's `info migrate` shows them. Counters are
  * cumulative; the two rates cover a period: the round just sent in a
  * progress record, the whole migration in the result.
+ *
+ * @example
+ * ```ts
+ * import type { XbzrleStatsRecord } from "./types.ts";
+ * // Every page looked up after the bulk pass: a miss, unchanged, an overflow or a delta.
+ * const lookups = (s: XbzrleStatsRecord) =>
+ *   s.cacheMisses + s.unchangedPages + s.overflows + s.pages;
+ * ```
  */
 export interface XbzrleStatsRecord {
   /** Bytes of the source's page cache (xbzrleCacheSize, capped at the guest's RAM). */
@@ -210,12 +407,23 @@ export interface XbzrleStatsRecord {
   overflows: number;
 }
 
-/** Page-compression statistics. Times are on the engine's clock (virtual in simulation). */
+/**
+ * Page-compression statistics. Times are on the engine's clock (virtual in simulation).
+ *
+ * @example
+ * ```ts
+ * import type { CompressionStatsRecord } from "./types.ts";
+ * const saved = (s: CompressionStatsRecord) => s.bytesBefore - s.bytesAfter;
+ * ```
+ */
 export interface CompressionStatsRecord {
+  /** The compressor ("deflate" or "zstd"). */
   method: string;
+  /** Its compression level. */
   level: number;
   /** Pages in batches given to the compressor. */
   pages: number;
+  /** Batches of consecutive pages given to the compressor. */
   batches: number;
   /** Batches that did not shrink and went uncompressed. */
   incompressibleBatches: number;
@@ -231,29 +439,68 @@ export interface CompressionStatsRecord {
   decompressMs?: number;
 }
 
-/** Counters by kind of page record. */
+/**
+ * Counters by kind of page record.
+ *
+ * @example
+ * ```ts
+ * import type { KindCounters } from "./types.ts";
+ * const pages: KindCounters = { total: 3, normal: 1, zero: 1, xbzrle: 1 };
+ * ```
+ */
 export interface KindCounters {
+  /** Every record of every kind. */
   total: number;
+  /** Pages sent in full. */
   normal: number;
+  /** Zero pages (a record without page data). */
   zero: number;
+  /**
+   * Other kinds: `xbzrle`, `deflate`, `overhead` (stream framing), `skipped` (pages only: hinted free, not sent).
+   */
   [kind: string]: number;
 }
 
-/** One expectation and whether it held. */
+/**
+ * One expectation and whether it held.
+ *
+ * @example
+ * ```ts
+ * import type { ExpectationResult } from "./types.ts";
+ * const e: ExpectationResult = { name: "downtimeMsMax", ok: true, detail: "161.2 ms, limit 300 ms" };
+ * ```
+ */
 export interface ExpectationResult {
+  /**
+   * The expectation's name, as in the scenario's `expect` (`outcome`, `memoryEqual`,
+   * `downtimeMsMax`, ...).
+   */
   name: string;
+  /** Whether it held. */
   ok: boolean;
+  /** What was measured against what was expected, in words. */
   detail: string;
 }
 
-/** A fault that fired. */
+/**
+ * A fault that fired.
+ *
+ * @example
+ * ```ts
+ * import type { FaultRecord } from "./types.ts";
+ * const where = (f: FaultRecord) => `${f.action} in ${f.phase}, round ${f.round}, at byte ${f.bytes}`;
+ * ```
+ */
 export interface FaultRecord {
+  /** What the fault did. */
   action: FaultAction;
+  /** The trigger it was scheduled with. */
   at: FaultTrigger;
   /** Milliseconds since the migration started. */
   firedAtMs: number;
   /** The phase the source was in (for `resume`: the destination's). */
   phase: string;
+  /** The source's round when it fired (0: the bulk pass or before). */
   round: number;
   /** The source's stream offset when it fired. */
   bytes: number;
@@ -271,17 +518,39 @@ export interface FaultRecord {
   destinationEndedAfterMs?: number | null;
 }
 
-/** One migration attempt (a retry makes a second one). */
+/**
+ * One migration attempt (a retry makes a second one).
+ *
+ * @example
+ * ```ts
+ * import type { AttemptRecord } from "./types.ts";
+ * const retried = (attempts: AttemptRecord[]) => attempts.length > 1;
+ * ```
+ */
 export interface AttemptRecord {
+  /** 1 for the first attempt, 2 for the one after a retry. */
   attempt: number;
+  /** How the source ended this attempt. */
   outcome: Outcome;
+  /** The source's error, if it failed. */
   error?: string;
+  /** How the destination ended this attempt. */
   destinationOutcome: string;
+  /** The destination's error, if it reported one. */
   destinationError?: string | null;
+  /** Whether the destination resumed the guest in this attempt. */
   destinationResumed: boolean;
 }
 
-/** Why ranges were refused. Batches refused whole count all their ranges. */
+/**
+ * Why ranges were refused. Batches refused whole count all their ranges.
+ *
+ * @example
+ * ```ts
+ * import type { HintRejections } from "./types.ts";
+ * const refused = (r: HintRejections) => Object.values(r).reduce((a, b) => a + b, 0);
+ * ```
+ */
 export interface HintRejections {
   /** The batch's command id is not the current one. */
   stale: number;
@@ -301,9 +570,19 @@ export interface HintRejections {
   malformed: number;
 }
 
-/** What hinting did, for the report and the progress records. */
+/**
+ * What hinting did, for the report and the progress records.
+ *
+ * @example
+ * ```ts
+ * import type { HintStats } from "./types.ts";
+ * const skippedPerRequest = (h: HintStats) => h.requests > 0 ? h.pagesSkipped / h.requests : 0;
+ * ```
+ */
 export interface HintStats {
+  /** The hint source's name ("balloon", "static"). */
   source: string;
+  /** Hint requests the source made (one per section at most). */
   requests: number;
   /** Requests the source said it had fully answered in time. */
   answered: number;
@@ -311,6 +590,7 @@ export interface HintStats {
   timedOut: number;
   /** Requests retired by the next sync before they were answered or timed out. */
   superseded: number;
+  /** Ranges accepted and applied to the dirty bitmap. */
   rangesAccepted: number;
   /** Dirty bits cleared by accepted hints: pages that were not sent then. */
   pagesSkipped: number;
@@ -320,30 +600,64 @@ export interface HintStats {
    * a copy that may be torn, and only a fresh copy makes it whole.
    */
   pagesAlreadySent: number;
+  /** Ranges refused, by reason. */
   rejected: HintRejections;
 }
 
-/** The result of one run. */
+/**
+ * The result of one run.
+ *
+ * @example
+ * ```ts
+ * import type { Result } from "./types.ts";
+ * const verdict = (r: Result) => `${r.scenario}: ${r.outcome}, ${r.passed ? "passed" : "failed"}`;
+ * ```
+ */
 export interface Result {
+  /** The scenario's name. */
   scenario: string;
+  /** The seed the run used (the scenario's, or the one given on the command line). */
   seed: number;
+  /** The mode it ran in. */
   mode: "real" | "sim";
+  /** How the migration ended. */
   outcome: Outcome;
+  /** Why it failed or was cancelled. */
   error?: string;
+  /**
+   * Whether the judged memory is equal (see `memoryCheck`); null when there was nothing to compare
+   * (the guest was lost).
+   */
   memoryEqual: boolean | null;
+  /** Pages that differ (0 when equal or not compared). */
   mismatchedPages: number;
+  /** The first few of them, as `block+0xoffset`. */
   mismatchedAddresses: string[];
+  /**
+   * Milliseconds from the source guest's stop to the destination guest's resume; null when the
+   * guest never resumed on the destination.
+   */
   downtimeMs: number | null;
+  /**
+   * Milliseconds from the start of the migration to the destination's acknowledgement (or to the
+   * source's end, without one).
+   */
   totalTimeMs: number;
+  /** Milliseconds from the start of the migration to the end of its setup. */
   setupTimeMs: number;
+  /** Dirty-log syncs: one per progress record. */
   iterations: number;
   /** Stream bytes by kind of record; null when no peer reported them (the source died). */
   bytes: KindCounters | null;
   /** Pages by kind of record; null when no peer reported them. */
   pages: KindCounters | null;
+  /** One record per dirty-log sync. */
   progress: ProgressRecord[];
+  /** The faults that fired, in order. */
   faults: FaultRecord[];
+  /** Each expectation of the scenario and whether it held. */
   expectations: ExpectationResult[];
+  /** Whether every expectation held. */
   passed: boolean;
   /** Every figure that depends on the wall clock or the machine. */
   wall: Record<string, unknown>;
@@ -362,6 +676,10 @@ export interface Result {
   destinationGuestRunning?: boolean;
   /** RAM sections sent, the bulk pass and the stop-and-copy included. */
   rounds?: number;
+  /**
+   * Whether the expected downtime came within the limit (false: stopped by maxRounds or maxTimeMs,
+   * or never stopped).
+   */
   converged?: boolean;
   /** Stop-and-copy was forced by maxRounds or maxTimeMs. */
   forcedStop?: boolean;
@@ -401,12 +719,27 @@ export interface Result {
   };
   /** What the run left behind after the runner cleaned up (all empty when clean). */
   cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
+  /** Further figures, by capability or mode. */
   [key: string]: unknown;
 }
 
-/** How two sets of page digests compare. */
+/**
+ * How two sets of page digests compare.
+ *
+ * @example
+ * ```ts
+ * import type { DigestComparison } from "./types.ts";
+ * const c: DigestComparison = {
+ *   memoryEqual: false,
+ *   mismatchedPages: 1,
+ *   mismatchedAddresses: ["pc.ram+0x1000"],
+ * };
+ * ```
+ */
 export interface DigestComparison {
+  /** Whether every compared page is equal. */
   memoryEqual: boolean;
+  /** Pages that differ. */
   mismatchedPages: number;
   /** The first few mismatching pages, as `block+0xoffset`. */
   mismatchedAddresses: string[];
@@ -414,5 +747,6 @@ export interface DigestComparison {
   freePagesExcluded?: number;
   /** Pages that differ where the guest's balloon lied; not in `mismatchedPages`. */
   liarMismatchedPages?: number;
+  /** The first few of them, as `block+0xoffset`. */
   liarMismatchedAddresses?: string[];
 }

@@ -21,20 +21,49 @@ import { PAGE_SIZE } from "../contract/page.ts";
 import { nearest } from "../util/nearest.ts";
 import { compressMethods } from "./compress.ts";
 
-/** A parameter: its name, default, parser and a line of documentation. */
+/**
+ * A parameter: its name, default, parser and a line of documentation.
+ *
+ * @example
+ * ```ts
+ * import type { ParameterDecl } from "./capabilities.ts";
+ * const p: ParameterDecl<number> = {
+ *   name: "demoMs",
+ *   default: 10,
+ *   parse: (v) => Number(v),
+ *   doc: "A parameter of a test's own table.",
+ * };
+ * ```
+ */
 export interface ParameterDecl<T = unknown, N extends string = string> {
+  /** The name under `migration.parameters`. */
   name: N;
+  /** The value used when the scenario gives none, as the scenario would write it. */
   default: unknown;
   /** Turns the scenario's value into the engine's; throws TypeError/RangeError with a sentence. */
   parse: (value: unknown) => T;
+  /** One line on what it does. */
   doc: string;
 }
 
-/** A capability: its name, parameters and the capabilities it cannot be combined with (and why). */
+/**
+ * A capability: its name, parameters and the capabilities it cannot be combined with (and why).
+ *
+ * @example
+ * ```ts
+ * import { type CapabilityDecl, resolveMigration } from "./capabilities.ts";
+ * const demo: CapabilityDecl = { name: "demo", doc: "A test's own capability.", parameters: [], conflicts: [] };
+ * console.log(resolveMigration({ capabilities: { demo: true } }, { capabilities: [demo] }).errors); // []
+ * ```
+ */
 export interface CapabilityDecl<N extends string = string> {
+  /** The name under `migration.capabilities`. */
   name: N;
+  /** One line on what it does. */
   doc: string;
+  /** Its own parameters, accepted (with a warning) when it is off. */
   parameters: readonly ParameterDecl[];
+  /** Capabilities it cannot be combined with, and why. */
   conflicts: readonly { with: string; why: string }[];
 }
 
@@ -71,7 +100,16 @@ const powerOfTwoPagesSize = (v: unknown): number => {
   return bytes;
 };
 
-/** Parameters of plain precopy (always accepted). */
+/**
+ * Parameters of plain precopy (always accepted).
+ *
+ * @example
+ * ```ts
+ * import { BASE_PARAMETERS } from "./capabilities.ts";
+ * console.log(BASE_PARAMETERS.map((p) => p.name));
+ * // ["downtimeLimitMs", "maxBandwidth", "maxRounds", "maxTimeMs", "onNoConvergence", "peerTimeoutMs"]
+ * ```
+ */
 export const BASE_PARAMETERS = [
   {
     name: "downtimeLimitMs",
@@ -128,6 +166,12 @@ const compressMethod = (v: unknown): "deflate" | "zstd" => {
  * overflow, is compressed; the destination's copy is the same either way).
  * Conflicts arrive with the capability that brings them: a rule names only
  * capabilities of this table (a test checks it).
+ *
+ * @example
+ * ```ts
+ * import { CAPABILITIES } from "./capabilities.ts";
+ * console.log(CAPABILITIES.map((c) => c.name)); // ["xbzrle", "compress", "freePageHints"]
+ * ```
  */
 export const CAPABILITIES = [
   {
@@ -197,14 +241,39 @@ export const CAPABILITIES = [
   },
 ] as const satisfies readonly CapabilityDecl<string>[];
 
-/** Names of the capabilities. */
+/**
+ * Names of the capabilities.
+ *
+ * @example
+ * ```ts
+ * import type { CapabilityName } from "./capabilities.ts";
+ * const c: CapabilityName = "xbzrle";
+ * ```
+ */
 export type CapabilityName = (typeof CAPABILITIES)[number]["name"];
 
-type AnyParameter =
+/**
+ * Any parameter the table declares: a base parameter, or one of a capability's own.
+ *
+ * @example
+ * ```ts
+ * import type { AnyParameter } from "./capabilities.ts";
+ * const names: AnyParameter["name"][] = ["downtimeLimitMs", "xbzrleCacheSize"];
+ * ```
+ */
+export type AnyParameter =
   | (typeof BASE_PARAMETERS)[number]
   | (typeof CAPABILITIES)[number]["parameters"][number];
 
-/** Every parameter's value as the engine reads it, derived from the table. */
+/**
+ * Every parameter's value as the engine reads it, derived from the table.
+ *
+ * @example
+ * ```ts
+ * import type { MigrationParameters } from "./capabilities.ts";
+ * const limit: MigrationParameters["downtimeLimitMs"] = 300;
+ * ```
+ */
 export type MigrationParameters = {
   [P in AnyParameter as P["name"]]: ReturnType<P["parse"]>;
 };
@@ -213,13 +282,29 @@ export type MigrationParameters = {
  * The resolved configuration the engine runs with: which capabilities are
  * on, and every parameter (a capability's own parameters hold their default,
  * or the scenario's value, whether or not it is on, as QEMU keeps them).
+ *
+ * @example
+ * ```ts
+ * import type { MigrationConfig } from "./capabilities.ts";
+ * const cacheBytes = (c: MigrationConfig) => c.capabilities.xbzrle ? c.xbzrleCacheSize : 0;
+ * ```
  */
 export type MigrationConfig =
   & { capabilities: Record<CapabilityName, boolean> }
   & MigrationParameters;
 
-/** What {@link resolveMigration} found. */
+/**
+ * What {@link resolveMigration} found.
+ *
+ * @example
+ * ```ts
+ * import { type ResolvedMigration, resolveMigration } from "./capabilities.ts";
+ * const r: ResolvedMigration = resolveMigration({ parameters: { downtimeLimitMs: -1 } });
+ * console.log(r.errors.length); // 1
+ * ```
+ */
 export interface ResolvedMigration {
+  /** The configuration, with every default filled in. */
   config: MigrationConfig;
   /** Problems that make the scenario invalid, each naming its field. */
   errors: string[];
@@ -227,7 +312,17 @@ export interface ResolvedMigration {
   warnings: string[];
 }
 
-/** Options of {@link resolveMigration}. */
+/**
+ * Options of {@link resolveMigration}.
+ *
+ * @example
+ * ```ts
+ * import { type ResolveMigrationOptions, resolveMigration } from "./capabilities.ts";
+ * const options: ResolveMigrationOptions = { where: "cases[0].migration" };
+ * console.log(resolveMigration({ parameters: { maxRounds: -1 } }, options).errors[0]);
+ * // "cases[0].migration.parameters.maxRounds: ..."
+ * ```
+ */
 export interface ResolveMigrationOptions {
   /** The field path used in messages (default "migration"). */
   where?: string;
@@ -238,6 +333,16 @@ export interface ResolveMigrationOptions {
 /**
  * Resolves `migration` from a scenario; `errors` lists every problem, each
  * naming its field, and `warnings` every parameter of a capability that is off.
+ *
+ * @example
+ * ```ts
+ * import { resolveMigration } from "./capabilities.ts";
+ * const { config, errors } = resolveMigration({
+ *   capabilities: { xbzrle: true },
+ *   parameters: { xbzrleCacheSize: "8MiB" },
+ * });
+ * console.log(errors, config.xbzrleCacheSize); // [] 8388608
+ * ```
  */
 export function resolveMigration(
   spec:

@@ -69,11 +69,16 @@ Deno.test("engine migrates a busy guest over an in-memory link, memory equal", a
   ram.blocks[0].bytes.fill(0, 512 * PAGE_SIZE, 576 * PAGE_SIZE); // zero pages outside the hot set
   const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 64 }, 3);
   const guest = steppedGuest(ram, w, 40);
+  // The device state the source takes when it stops the guest.
+  let stopped: Uint8Array | null = null;
+  const stop = guest.stop.bind(guest);
+  guest.stop = async () => (stopped = await stop());
   const { src, dst, device } = await migrate(guest);
   assertEquals(src.outcome, "completed", src.error);
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram), "destination memory equals source memory");
-  assertOk(device !== null);
+  assertOk(stopped !== null, "the source stopped the guest");
+  assertEquals(device, stopped, "the destination loaded the device state the source took");
   assertOk(src.pages.zero >= 60, `zero pages sent: ${src.pages.zero}`);
   assertEquals(src.bytes.total, dst.receivedBytes);
   assertOk(src.pages.normal >= ram.totalPages - 64, "every non-zero page went at least once");

@@ -23,10 +23,34 @@
  */
 import type { FaultSpec } from "../contract/types.ts";
 
-/** A peer of the migration. */
+/**
+ * A peer of the migration.
+ *
+ * @example
+ * ```ts
+ * import type { PeerRole } from "./inject.ts";
+ * const victim: PeerRole = "destination";
+ * ```
+ */
 export type PeerRole = "source" | "destination";
 
-/** What carries out faults. Each call starts the fault and resolves once it has begun. */
+/**
+ * What carries out faults. Each call starts the fault and resolves once it has begun.
+ *
+ * @example
+ * ```ts
+ * import type { FaultTargets } from "./inject.ts";
+ * const log: string[] = [];
+ * const targets: FaultTargets = {
+ *   cutLink: (at) => void log.push(`cut at byte ${at}`),
+ *   partition: (ms) => void log.push(`partition for ${ms} ms`),
+ *   corrupt: (n) => void log.push(`corrupt ${n} bytes`),
+ *   kill: (role) => void log.push(`kill the ${role}`),
+ *   stop: (role, ms) => void log.push(`stop the ${role} for ${ms} ms`),
+ *   cancel: () => void log.push("cancel"),
+ * };
+ * ```
+ */
 export interface FaultTargets {
   /** Breaks the link for good once the source's stream reaches `atByte`. */
   cutLink(atByte: number): void | Promise<void>;
@@ -42,7 +66,24 @@ export interface FaultTargets {
   cancel(): void | Promise<void>;
 }
 
-/** Carries out one fault; `atByte` is the source's stream offset where it fired. */
+/**
+ * Carries out one fault; `atByte` is the source's stream offset where it fired.
+ *
+ * @example
+ * ```ts
+ * import { injectFault } from "./inject.ts";
+ * const killed: string[] = [];
+ * await injectFault({ action: "kill-source" }, 0, {
+ *   cutLink() {},
+ *   partition() {},
+ *   corrupt() {},
+ *   kill: (role) => void killed.push(role),
+ *   stop() {},
+ *   cancel() {},
+ * });
+ * console.log(killed); // ["source"]
+ * ```
+ */
 export async function injectFault(
   fault: Pick<FaultSpec, "action" | "durationMs" | "bytes">,
   atByte: number,

@@ -30,13 +30,23 @@
  */
 import type { FaultPhase, FaultSpec, FaultTrigger } from "../contract/types.ts";
 
-/** A fault that fires, and where the migration stood. */
+/**
+ * A fault that fires, and where the migration stood.
+ *
+ * @example
+ * ```ts
+ * import type { Firing } from "./schedule.ts";
+ * const line = (f: Firing) => `${f.fault.action} at byte ${f.bytes}, ${f.atMs} ms in`;
+ * ```
+ */
 export interface Firing {
   /** Index of the fault in the scenario's list. */
   index: number;
+  /** The fault, as the scenario gave it. */
   fault: FaultSpec;
   /** The phase the source was in (the trigger's phase for phase triggers). */
   phase: string;
+  /** The source's round (0: the bulk pass or before). */
   round: number;
   /** The source's stream offset. */
   bytes: number;
@@ -44,8 +54,19 @@ export interface Firing {
   atMs: number;
 }
 
-/** Which faults fire, given the migration's events. */
+/**
+ * Which faults fire, given the migration's events.
+ *
+ * @example
+ * ```ts
+ * import { FaultSchedule } from "./schedule.ts";
+ * const s = new FaultSchedule([{ at: { afterBytes: 1000 }, action: "cut-link" }]);
+ * console.log(s.bytes(999, 4).length); // 0
+ * console.log(s.bytes(1000, 5)[0].fault.action); // "cut-link"
+ * ```
+ */
 export class FaultSchedule {
+  /** The scenario's faults, in its order. */
   readonly faults: readonly FaultSpec[];
   /** Every firing so far, in order. */
   readonly fired: Firing[] = [];

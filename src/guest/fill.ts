@@ -20,7 +20,15 @@
 import { PAGE_SIZE, type Ram } from "./ram.ts";
 import { Prng } from "../util/prng.ts";
 
-/** Initial content kinds. */
+/**
+ * Initial content kinds.
+ *
+ * @example
+ * ```ts
+ * import type { FillKind } from "./fill.ts";
+ * const fill: FillKind = "compressible";
+ * ```
+ */
 export type FillKind = "zero" | "random" | "compressible";
 
 /** Fills RAM from the seed. */

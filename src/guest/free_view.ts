@@ -29,7 +29,15 @@ import { popcount32 } from "./dirty_log.ts";
 /** Pages per granule of the initial free view (64 KiB). */
 export const FREE_GRANULE_PAGES = 16;
 
-/** A page range: first page and page count. */
+/**
+ * A page range: first page and page count.
+ *
+ * @example
+ * ```ts
+ * import type { PageRange } from "./free_view.ts";
+ * const range: PageRange = [256, 16]; // pages 256 to 271
+ * ```
+ */
 export type PageRange = readonly [start: number, pages: number];
 
 /** One bit per page; set = free. */

@@ -46,14 +46,25 @@ import { PAGE_SIZE, type Ram } from "./ram.ts";
 import type { DirtyLog } from "./dirty_log.ts";
 import { FreeView, type PageRange } from "./free_view.ts";
 
-/** A resolved workload configuration (numbers, not text). */
+/**
+ * A resolved workload configuration (numbers, not text).
+ *
+ * @example
+ * ```ts
+ * import type { WorkloadConfig } from "./workload.ts";
+ * const c: WorkloadConfig = { kind: "hotset", touchesPerSec: 16384, writeBytes: 64, hotsetRatio: 0.05 };
+ * ```
+ */
 export interface WorkloadConfig {
+  /** What the vCPU does. */
   kind: WorkloadKind;
   /** Page touches per second. */
   touchesPerSec: number;
   /** Bytes one touch changes, 1..4096. */
   writeBytes: number;
+  /** hotset: share of RAM in the hot set (0..1). */
   hotsetRatio?: number;
+  /** hotset: share of touches that go to the hot set (0..1). */
   hotsetProbability?: number;
   /** Share of the pages outside the static free map that are free at boot, [0, 1). */
   freeRatio?: number;

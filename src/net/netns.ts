@@ -4,7 +4,8 @@
  * with `tc` `tbf` on each end's egress (and, where the kernel has `netem`,
  * delayed by it; these kernels usually lack it, and then a scenario that asks
  * for latency or jitter is skipped with that reason). Set up and torn down
- * with zx; needs root.
+ * with zx, loaded on the first shell step (importing this module loads
+ * nothing else); needs root.
  *
  * Addresses come from one range only, 198.18.0.0/15 (RFC 2544, set aside for
  * network benchmark tests), and only inside the namespaces: the source is
@@ -27,11 +28,7 @@
  * ```
  * @module
  */
-import { $ } from "zx";
 import { systemClock } from "../util/clock.ts";
-
-$.verbose = false;
-$.quiet = true;
 
 /** The one address range used, only inside the namespaces. */
 export const TEST_RANGE = "198.18.0.0/15";
@@ -50,10 +47,32 @@ export interface KernelLinkOptions {
   jitterMs?: number;
 }
 
-/** Runs a command; returns its stderr (trimmed) when it fails, or null. */
+/**
+ * zx's `$`, quiet and never throwing on a non-zero exit. Imported here, on the
+ * first shell step, not when this module is: a run that never asks for
+ * kernel shaping never loads zx.
+ */
+async function zx() {
+  const { $ } = await import("zx");
+  return $({ quiet: true, verbose: false, nothrow: true });
+}
+
+/** The names of the network namespaces (`ip netns list`). */
+async function namespaceNames(): Promise<string[]> {
+  const $ = await zx();
+  const r = await $`ip netns list`;
+  return r.stdout.split("\n").map((l) => l.split(" ")[0]);
+}
+
+/**
+ * Runs a command; returns its stderr (trimmed) when it fails, or null. A
+ * command that cannot start (not installed) fails with its error message;
+ * zx that cannot be loaded is not a failed command and throws.
+ */
 async function run(args: string[]): Promise<string | null> {
+  const $ = await zx();
   try {
-    const r = await $`${args}`.nothrow();
+    const r = await $`${args}`;
     return r.exitCode === 0 ? null : (r.stderr.trim() || `exit code ${r.exitCode}`);
   } catch (e) {
     return (e as Error).message;
@@ -117,10 +136,8 @@ function tbfArgs(bytesPerSec: number, burstBytes: number): string[] {
 
 /** Removes namespaces left by runners that no longer run; returns their names. */
 export async function removeStaleNamespaces(): Promise<string[]> {
-  const r = await $`ip netns list`.nothrow();
   const removed: string[] = [];
-  for (const line of r.stdout.split("\n")) {
-    const name = line.split(" ")[0];
+  for (const name of await namespaceNames()) {
     const m = /^ferry-(\d+)-/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
@@ -294,8 +311,7 @@ export class KernelLink {
 
   /** Whether both namespaces are gone (after {@link close}). */
   async removed(): Promise<boolean> {
-    const r = await $`ip netns list`.nothrow();
-    const names = r.stdout.split("\n").map((l) => l.split(" ")[0]);
+    const names = await namespaceNames();
     return !Object.values(this.namespaces).some((n) => names.includes(n));
   }
 }

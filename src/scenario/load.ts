@@ -22,9 +22,10 @@ const SCENARIOS = new URL("../../scenarios/", import.meta.url);
  * module that does not load or has no named export `scenario`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadScenario } from "./load.ts";
- * const s = await loadScenario("./my_scenario.json");
+ * const s = await loadScenario("default");
+ * console.log(s.name); // "default"
  * ```
  */
 export async function loadScenario(nameOrFile: string): Promise<Scenario> {

@@ -10,7 +10,16 @@
 import { formatBytes } from "../util/size.ts";
 import type { ProgressRecord, Result } from "../contract/types.ts";
 
-/** Formats a result as a few aligned lines. */
+/**
+ * Formats a result as a few aligned lines.
+ *
+ * @example
+ * ```ts
+ * import { runScenario } from "./runner.ts";
+ * import { formatSummary } from "./summary.ts";
+ * console.log(formatSummary(await runScenario({ name: "idle", mode: "sim", guest: { ram: "16MiB" } })));
+ * ```
+ */
 export function formatSummary(r: Result): string {
   const rows: [string, string][] = [
     ["scenario", `${r.scenario} (seed ${r.seed}, ${r.mode} mode)`],

@@ -34,7 +34,23 @@ interface Timer {
   cancelled: boolean;
 }
 
-/** A virtual clock with a deterministic scheduler. */
+/**
+ * A virtual clock with a deterministic scheduler.
+ *
+ * @example
+ * ```ts
+ * import { SimClock } from "./sim_clock.ts";
+ * const clock = new SimClock();
+ * const order: string[] = [];
+ * await clock.run(async () => {
+ *   await Promise.all([
+ *     clock.sleep(20).then(() => order.push("b")),
+ *     clock.sleep(10).then(() => order.push("a")),
+ *   ]);
+ * });
+ * console.log(order, clock.nowMs()); // ["a", "b"] 20
+ * ```
+ */
 export class SimClock implements Clock {
   #now = 0;
   #seq = 0;

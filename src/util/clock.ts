@@ -12,7 +12,19 @@
  * @module
  */
 
-/** Time source and sleeper. `nowMs` is milliseconds on a clock shared by the peers of one host. */
+/**
+ * Time source and sleeper. `nowMs` is milliseconds on a clock shared by the peers of one host.
+ *
+ * @example
+ * ```ts
+ * import type { Clock } from "./clock.ts";
+ * async function timed(clock: Clock, f: () => Promise<void>): Promise<number> {
+ *   const t = clock.nowMs();
+ *   await f();
+ *   return clock.nowMs() - t;
+ * }
+ * ```
+ */
 export interface Clock {
   /** Milliseconds, fractional. On real peers: Unix epoch with sub-millisecond precision. */
   nowMs(): number;
@@ -20,7 +32,17 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The system clock: `performance.timeOrigin + performance.now()`, consistent across processes of a host. */
+/**
+ * The system clock: `performance.timeOrigin + performance.now()`, consistent across processes of a host.
+ *
+ * @example
+ * ```ts
+ * import { systemClock } from "./clock.ts";
+ * const t0 = systemClock.nowMs();
+ * await systemClock.sleep(5);
+ * console.log(systemClock.nowMs() - t0 >= 5); // true
+ * ```
+ */
 export const systemClock: Clock = {
   nowMs: () => performance.timeOrigin + performance.now(),
   sleep: (ms: number, signal?: AbortSignal) =>
