@@ -31,7 +31,7 @@
  */
 import { relative } from "node:path";
 import { parseCli } from "../util/cli.ts";
-import { outputPathProblem } from "../util/output_path.ts";
+import { outputPathProblem, pathExists } from "../util/output_path.ts";
 import {
   type Baseline,
   BASELINE_FILE_MODE,
@@ -184,7 +184,7 @@ export async function main(args: string[]): Promise<number> {
   if (opts.update) {
     const folder = file.slice(0, file.lastIndexOf("/"));
     const problem = outputPathProblem(
-      exists(folder) ? file : folder,
+      pathExists(folder) ? file : folder,
       "--update-baseline",
     );
     if (problem) {
@@ -297,15 +297,6 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_CRASHED;
   } finally {
     store?.close();
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -30,7 +30,12 @@
 import { systemClock } from "../util/clock.ts";
 import { ControlChannel } from "../control/channel.ts";
 import { Inbox } from "../control/inbox.ts";
-import type { ControlMessage, DestinationSummary, PeerConfig } from "../control/protocol.ts";
+import {
+  type ControlMessage,
+  type DestinationSummary,
+  emptyDestinationSummary,
+  type PeerConfig,
+} from "../control/protocol.ts";
 import type { SourceReport } from "../engine/source.ts";
 import type { FaultTargets, PeerRole } from "../faults/inject.ts";
 import {
@@ -40,6 +45,7 @@ import {
   removeStaleNamespaces,
 } from "../net/netns.ts";
 import { ShapingProxy } from "../net/shaper.ts";
+import { pathExists } from "../util/output_path.ts";
 import { type ScenarioSeeds, scenarioSeeds } from "./seeds.ts";
 import type { ResolvedScenario } from "./validate.ts";
 import type {
@@ -406,7 +412,7 @@ export class RealWorld implements World {
     if (this.#tmpDir) await Deno.remove(this.#tmpDir, { recursive: true }).catch(() => {});
     return {
       processesLeft: this.#processes.filter((p) => peerAlive(p.pid)).map((p) => p.pid),
-      tempFilesLeft: this.#tmpDir && exists(this.#tmpDir) ? [this.#tmpDir] : [],
+      tempFilesLeft: this.#tmpDir && pathExists(this.#tmpDir) ? [this.#tmpDir] : [],
       namespacesLeft: this.#kernel && !(await this.#kernel.removed())
         ? Object.values(this.#kernel.namespaces)
         : [],
@@ -643,18 +649,9 @@ class RealDestination implements DestinationPeer {
 }
 
 function lostSummary(p: Process): DestinationSummary {
-  return {
-    outcome: "failed",
-    error: p.killed ? "The destination process was killed" : "The destination sent no result",
-    firstByteAtMs: null,
-    loadedAtMs: null,
-    resumeAtMs: null,
-    digestMs: 0,
-    receivedBytes: 0,
-    rounds: 0,
-    touchesAfterResume: 0,
-    counter: null,
-  };
+  return emptyDestinationSummary(
+    p.killed ? "The destination process was killed" : "The destination sent no result",
+  );
 }
 
 /** How the source judged its guest, from its digest message. */
@@ -737,15 +734,6 @@ async function stopProcesses(processes: Process[]): Promise<void> {
     }
     p.inbox?.channel.close();
   }));
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether `pid` is still one of our peer processes (not reaped, or a live peer). */

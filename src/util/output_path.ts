@@ -71,7 +71,7 @@ export function outputPathProblem(
   try {
     // Opening for append creates nothing new when the file exists and tells
     // whether the folder and the file allow writing.
-    const existed = exists(path);
+    const existed = pathExists(path);
     Deno.openSync(path, { write: true, create: true, append: true }).close();
     if (!existed) Deno.removeSync(path);
   } catch (e) {
@@ -116,7 +116,16 @@ function missing(e: unknown): boolean {
   return e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory;
 }
 
-function exists(path: string): boolean {
+/**
+ * Whether anything (a file, a folder, a link) is at `path`.
+ *
+ * @example
+ * ```ts
+ * import { pathExists } from "./output_path.ts";
+ * console.log(pathExists("/")); // true
+ * ```
+ */
+export function pathExists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;
