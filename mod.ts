@@ -18,8 +18,8 @@ export type { Firing } from "./src/faults/schedule.ts";
 export { injectFault } from "./src/faults/inject.ts";
 export type { FaultTargets, PeerRole } from "./src/faults/inject.ts";
 export type { RunOptions } from "./src/scenario/runner.ts";
-export { resolveScenario } from "./src/scenario/validate.ts";
-export type { ResolvedNetwork, ResolvedScenario } from "./src/scenario/validate.ts";
+export { COST_KINDS, resolveScenario } from "./src/scenario/validate.ts";
+export type { CostKind, ResolvedNetwork, ResolvedScenario } from "./src/scenario/validate.ts";
 export type { FillKind } from "./src/guest/fill.ts";
 export type { PageRange } from "./src/guest/free_view.ts";
 export type { WorkloadConfig } from "./src/guest/workload.ts";
@@ -73,7 +73,16 @@ export type { BatchInfo, RunFilter, RunMeta, StoredRun } from "./src/report/stor
 export { renderMarkdown } from "./src/report/markdown.ts";
 export { renderHtml } from "./src/report/html.ts";
 export { loadSuite, runSuite } from "./src/report/suite.ts";
-export type { Check, Suite, SuiteEntry, SuiteReport, Verdict } from "./src/report/suite.ts";
+export type {
+  Check,
+  CheckCounts,
+  JudgeOptions,
+  Suite,
+  SuiteEntry,
+  SuiteReport,
+  Verdict,
+} from "./src/report/suite.ts";
+export type { Baseline, BaselineCase } from "./src/report/baseline.ts";
 export { METRICS } from "./src/report/metrics.ts";
 export { runSimulation } from "./src/scenario/runner.ts";
 export type { HarnessOptions } from "./src/scenario/harness.ts";
@@ -81,5 +90,5 @@ export type { MetricDecl, MetricUnit, Move, Summary, Threshold } from "./src/rep
 export type { CommitInfo, MachineDescription } from "./src/report/machine.ts";
 export { SimClock } from "./src/sim/sim_clock.ts";
 export { checkInvariants, drawScenario, swarmSeed } from "./src/sim/swarm.ts";
-export type { Violation } from "./src/sim/swarm.ts";
+export type { DrawOptions, Violation } from "./src/sim/swarm.ts";
 export type { SimSpec } from "./src/contract/types.ts";

@@ -24,11 +24,17 @@ import { newBatchId, type ResultsStore } from "./store.ts";
 
 /** One run to make. */
 export interface Job {
+  /** Index of the case in the group's `cases`, from 0. */
   caseIndex: number;
+  /** The case's label. */
   label: string;
+  /** Which repeat of the case this is, from 0. */
   repeat: number;
+  /** The seed the run uses: the case's resolved seed, plus `repeat` when `varySeed` is set. */
   seed: number;
+  /** The mode the run uses: `options.mode`, else the group's, else the scenario's (default "real"). */
   mode: "real" | "sim";
+  /** The case's scenario, as given (the run passes `seed` and `mode` as overrides). */
   scenario: Scenario;
 }
 
@@ -50,9 +56,13 @@ export interface CompareOptions {
   kind?: "compare" | "ci";
   /** Runs one scenario (default: runScenario). */
   run?: (scenario: Scenario, options: RunOptions) => Promise<Result>;
+  /** Called before each run, with its place in the schedule (`index` from 0 of `total` runs). */
   onStart?: (job: Job, index: number, total: number) => void;
+  /** Called with each progress record a run reports. */
   onProgress?: (job: Job, record: ProgressRecord) => void;
+  /** Called with each log line a run writes. */
   onLog?: (job: Job, line: string) => void;
+  /** Called after each run, with its record (a result, or the harness error). */
   onFinish?: (job: Job, run: RunRecord) => void;
 }
 
@@ -68,6 +78,22 @@ export function schedule(cases: number, repeats: number): { caseIndex: number; r
 /**
  * Runs a group and returns the comparison. Throws TypeError listing every
  * invalid case (prefixed with its label) before running anything.
+ *
+ * @example
+ * ```ts
+ * import { runGroup } from "./compare.ts";
+ * const c = await runGroup({
+ *   name: "ram",
+ *   description: "an idle guest of two sizes",
+ *   path: "inline",
+ *   repeat: 1,
+ *   cases: [
+ *     { label: "4MiB", scenario: { name: "ram.4MiB", guest: { ram: "4MiB" } } },
+ *     { label: "8MiB", scenario: { name: "ram.8MiB", guest: { ram: "8MiB" } } },
+ *   ],
+ * }, { mode: "sim" });
+ * console.log(c.cases.map((k) => k.passed)); // [1, 1]
+ * ```
  */
 export async function runGroup(group: Group, options: CompareOptions = {}): Promise<Comparison> {
   const repeat = options.repeat ?? group.repeat;

@@ -20,18 +20,27 @@ import type { StoredRun } from "./store.ts";
 export interface RunRecord {
   /** Row id in the results database (null when not stored). */
   id: number | null;
+  /** The label of the case the run belongs to. */
   caseLabel: string;
+  /** Which repeat of the case it was, from 0. */
   repeat: number;
+  /** The seed the run used. */
   seed: number;
+  /** The mode the run ran in. */
   mode: "real" | "sim";
+  /** The run's result (null: the harness failed before there was one; see `error`). */
   result: Result | null;
+  /** Why there is no result: the harness error, with its stack when it has one. */
   error?: string;
 }
 
 /** One case and its runs. */
 export interface CaseReport {
+  /** The case's label; with " (mode)" appended when the comparison has runs in both modes. */
   label: string;
+  /** The mode the case's runs ran in (a case holds runs of one mode). */
   mode: "real" | "sim";
+  /** The case's runs, by repeat. */
   runs: RunRecord[];
   /** Each metric over the runs that have a result. */
   stats: Record<string, Summary | null>;
@@ -43,15 +52,21 @@ export interface CaseReport {
 
 /** What a comparison is about. */
 export interface ComparisonMeta {
+  /** The group's or suite's name, or a title given for stored runs. */
   title: string;
+  /** One line on what is compared. */
   description: string;
   /** The batch id in the results database, if stored. */
   batch: string | null;
+  /** Runs per case (for stored runs: the most any case has). */
   repeat: number;
   /** Cases ran round-robin over repeats (real mode), not one block after another. */
   interleaved: boolean;
+  /** The git commit the runs were made with (nulls: not known, or the runs span several). */
   commit: CommitInfo;
+  /** The machine the runs were made on (null: not known). */
   machine: MachineDescription | null;
+  /** When the comparison was made (stored runs: when the first was stored), as an ISO 8601 string. */
   createdAt: string;
 }
 
@@ -59,7 +74,9 @@ export interface ComparisonMeta {
 export interface Comparison extends ComparisonMeta {
   /** Every mode the figures were measured in. */
   modes: ("real" | "sim")[];
+  /** Every seed the runs used, ascending, once each. */
   seeds: number[];
+  /** The cases, in the group's order (then by first appearance). */
   cases: CaseReport[];
 }
 

@@ -21,19 +21,25 @@ import { resolveScenario } from "../scenario/validate.ts";
 
 /** One case of a group: a label and the scenario it runs. */
 export interface GroupCase {
+  /** Names the case in reports; unique within the group. */
   label: string;
+  /** The scenario the case runs, with the case's changes applied. */
   scenario: Scenario;
 }
 
 /** A group, expanded into its cases. */
 export interface Group {
+  /** The group's name (letters, digits, ".", "_" and "-"); the file's base name when not given. */
   name: string;
+  /** One line on what the group compares; "" when not given. */
   description: string;
   /** The file it came from. */
   path: string;
   /** The group's preferred mode (the CLI's --mode overrides it). */
   mode?: "real" | "sim";
+  /** Runs per case, a whole number >= 1 (default 1; the CLI's --repeat overrides it). */
   repeat: number;
+  /** The cases, in the order they run and are reported. */
   cases: GroupCase[];
 }
 

@@ -16,15 +16,21 @@ import { ROOT } from "./data_file.ts";
 
 /** A machine, as stored with every run. */
 export interface MachineDescription {
+  /** The machine's host name ("unknown" when it cannot be read). */
   hostname: string;
+  /** The OS and its release, e.g. "linux 6.1.0" (release "unknown" when it cannot be read). */
   os: string;
+  /** The CPU architecture Deno was built for, e.g. "x86_64". */
   arch: string;
+  /** The CPU model name from /proc/cpuinfo ("unknown" outside Linux). */
   cpuModel: string;
   /** Logical CPUs (null: not known). */
   cpus: number | null;
   /** Physical memory (null: not known). */
   memoryBytes: number | null;
+  /** The Deno version, e.g. "2.1.4". */
   deno: string;
+  /** The V8 version Deno embeds. */
   v8: string;
   /** 1-minute load average when the run started (others sharing the machine skew timings). */
   loadAvg1: number | null;
@@ -74,7 +80,9 @@ function safe(f: () => string): string {
 
 /** The code's git commit, and whether the worktree had changes; nulls outside git. */
 export interface CommitInfo {
+  /** The full SHA-1 of HEAD (null: not in git, or git failed). */
   commit: string | null;
+  /** Tracked files had uncommitted changes (untracked files do not count; null: not known). */
   dirty: boolean | null;
 }
 

@@ -26,16 +26,21 @@ export type MetricUnit = "ms" | "bytes" | "count" | "bool" | "bytes/s";
 
 /** A threshold: a move larger than `max(pct % of the baseline, abs)` is flagged. */
 export interface Threshold {
+  /** Percentage of the baseline's magnitude (25 means 25 %), >= 0. */
   pct: number;
+  /** Absolute amount, in the metric's unit (milliseconds, bytes, ...), >= 0. */
   abs: number;
 }
 
 /** One metric: how to read it from a result, and how to judge its moves. */
 export interface MetricDecl {
+  /** The key in results and reports: "totalTimeMs", "bytesTotal", ... */
   name: string;
   /** For people: "total time". */
   label: string;
+  /** The unit its values are in ("bool": 1 yes, 0 no; a median of several runs may fall between). */
   unit: MetricUnit;
+  /** Which direction is an improvement; a flagged move the other way is a regression. */
   better: "lower" | "higher";
   /** The value, or null when the run has none (no downtime: the guest never moved). */
   get: (r: Result) => number | null;
@@ -164,9 +169,13 @@ export function extractMetrics(r: Result): Record<string, number | null> {
 
 /** Median, min and max of some values. */
 export interface Summary {
+  /** How many finite values were summarized (at least 1). */
   n: number;
+  /** The middle value; with an even count, the mean of the two middle ones. */
   median: number;
+  /** The smallest value. */
   min: number;
+  /** The largest value. */
   max: number;
 }
 
@@ -218,16 +227,24 @@ function absolute(text: string, m: MetricDecl): number {
 
 /** How a metric moved between a baseline and a current value. */
 export interface Move {
+  /** The metric's name. */
   metric: string;
+  /** The baseline's value, in the metric's unit (null: not measured). */
   baseline: number | null;
+  /** The current value, in the metric's unit (null: not measured). */
   current: number | null;
   /** current - baseline (null when either is missing). */
   delta: number | null;
   /** Largest move allowed. */
   allowed: number | null;
+  /**
+   * The move exceeds the allowed one, or a value the baseline had is now missing (with a
+   * threshold); never with a null threshold.
+   */
   flagged: boolean;
   /** Flagged and in the worse direction. */
   regression: boolean;
+  /** For people: "12.0 ms -> 30.0 ms (+150.0%), allowed ±6.0 ms". */
   detail: string;
 }
 

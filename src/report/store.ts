@@ -46,14 +46,19 @@ export const SCHEMA_VERSION = 2;
 export interface RunMeta {
   /** One `deno task compare` or `deno task ci` invocation. */
   batch: string;
+  /** What made the run: a comparison, a CI suite, an imported result, or a single scenario run. */
   kind: "compare" | "ci" | "import" | "scenario";
   /** Group or suite name. */
   suite: string | null;
+  /** The case's label in its group or suite (null: the run was not part of one). */
   caseLabel: string | null;
+  /** Which repeat of the case it was, from 0. */
   repeat: number;
   /** The scenario as it ran. */
   scenario: Scenario;
+  /** The git commit the run was made with (nulls: not known). */
   commit: CommitInfo;
+  /** The machine the run was made on. */
   machine: MachineDescription;
   /** ISO time; now when omitted. */
   createdAt?: string;
@@ -61,11 +66,17 @@ export interface RunMeta {
 
 /** A run read back from the store. */
 export interface StoredRun extends RunMeta {
+  /** Row id, increasing in the order runs were stored. */
   id: number;
+  /** The time given in its meta, else when it was stored; an ISO 8601 string. */
   createdAt: string;
+  /** The result's scenario name. */
   scenarioName: string;
+  /** The seed the run used. */
   seed: number;
+  /** The mode the run ran in. */
   mode: "real" | "sim";
+  /** Every metric's value, by metric name (null: not measured, never 0). */
   metrics: Record<string, number | null>;
   /** The result; its `progress` is empty unless asked for. */
   result: Result;
@@ -73,21 +84,29 @@ export interface StoredRun extends RunMeta {
 
 /** Which runs to read. Every field narrows the selection. */
 export interface RunFilter {
+  /** Only these row ids (an empty list selects nothing). */
   ids?: number[];
+  /** Only runs of this batch. */
   batch?: string;
+  /** Only runs of this kind ("compare", "ci", "import" or "scenario"). */
   kind?: string;
+  /** Only runs of this group or suite. */
   suite?: string;
+  /** Only runs with this case label. */
   caseLabel?: string;
   /** Scenario name; `*` matches any characters. */
   scenario?: string;
+  /** Only runs in this mode ("real" or "sim"). */
   mode?: string;
   /** A commit or a prefix of one. */
   commit?: string;
   /** ISO time or date: runs at or after it. */
   since?: string;
+  /** Only runs whose expectations all held (true) or not (false). */
   passed?: boolean;
   /** Newest first unless "oldest". */
   order?: "newest" | "oldest";
+  /** At most this many runs (a fraction is rounded down, a negative number selects none). */
   limit?: number;
 }
 
@@ -189,7 +208,17 @@ const PROGRESS_COLUMNS: [keyof ProgressRecord, string][] = [
 
 type Row = Record<string, SQLInputValue>;
 
-/** The results database. */
+/**
+ * The results database.
+ *
+ * @example
+ * ```ts
+ * import { ResultsStore } from "./store.ts";
+ * const store = ResultsStore.open(":memory:");
+ * console.log(store.count(), store.list({ kind: "ci" })); // 0 []
+ * store.close();
+ * ```
+ */
 export class ResultsStore {
   /** The database file (or ":memory:"). */
   readonly path: string;
@@ -401,14 +430,23 @@ export class ResultsStore {
 
 /** A batch: one comparison or CI invocation. */
 export interface BatchInfo {
+  /** The batch id ("20250101-120000-1a2b"). */
   batch: string;
+  /** The kind of one of its runs (one command makes a batch, so normally all share it). */
   kind: string;
+  /** The group or suite name of one of its runs (null: none). */
   suite: string | null;
+  /** The mode of one of its runs (a suite may run scenarios in both modes). */
   mode: string;
+  /** How many runs it holds (those matching the filter). */
   runs: number;
+  /** The smallest row id among its runs. */
   firstId: number;
+  /** The earliest time among its runs, as an ISO 8601 string. */
   createdAt: string;
+  /** The smallest commit among its runs (null: none known). */
   commit: string | null;
+  /** Every run in it passed. */
   allPassed: boolean;
 }
 

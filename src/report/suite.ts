@@ -49,7 +49,9 @@ import type { ResultsStore } from "./store.ts";
 
 /** One scenario of a suite, with its thresholds against the baseline in each mode. */
 export interface SuiteEntry {
+  /** The scenario's name, which pairs its runs with the baseline (unique within the suite). */
   label: string;
+  /** The scenario, with the entry's `set`, `expect` and the suite's seed applied. */
   scenario: Scenario;
   /** Thresholds by the mode the scenario runs in (sim: `againstSimBaseline`, else `againstBaseline`). */
   againstBaseline: Record<"real" | "sim", Record<string, Threshold>>;
@@ -57,11 +59,17 @@ export interface SuiteEntry {
 
 /** A suite, resolved. */
 export interface Suite {
+  /** The suite's name (letters, digits, ".", "_" and "-"); the file's base name when not given. */
   name: string;
+  /** One line on what the suite covers; "" when not given. */
   description: string;
+  /** The file it came from. */
   path: string;
+  /** The suite's preferred mode (the CLI's --mode overrides it; absent: each scenario's own). */
   mode?: "real" | "sim";
+  /** Runs per scenario, a whole number >= 1 (default 1). */
   repeat: number;
+  /** The scenarios, in the order they run and are reported. */
   entries: SuiteEntry[];
 }
 
@@ -80,7 +88,16 @@ const SUITE_KEYS = new Set([
 ]);
 const ENTRY_KEYS = new Set(["scenario", "set", "expect", "againstBaseline", "againstSimBaseline"]);
 
-/** Loads a suite by name (`ci/NAME.json` or `ci/NAME.ts` exporting `suite`) or file. */
+/**
+ * Loads a suite by name (`ci/NAME.json` or `ci/NAME.ts` exporting `suite`) or file.
+ *
+ * @example
+ * ```ts
+ * import { loadSuite } from "./suite.ts";
+ * const suite = await loadSuite("quick");
+ * console.log(suite.name, suite.entries.length > 0); // "quick" true
+ * ```
+ */
 export async function loadSuite(nameOrFile: string): Promise<Suite> {
   const { value, path } = await loadDataFile(nameOrFile, {
     what: "Suite",
@@ -184,6 +201,10 @@ function parseThresholdMap(
 
 /** One check of a suite's scenario. */
 export interface Check {
+  /**
+   * What was checked: an expectation's name or "harness" (with " (repeat N)" when the scenario
+   * ran more than once), or "METRIC vs baseline".
+   */
   name: string;
   /** What kind of check: an expectation of the run, a metric against the baseline, or the harness. */
   kind: "expectation" | "baseline" | "harness";
@@ -193,14 +214,19 @@ export interface Check {
   skipped?: boolean;
   /** The harness crashed on a run: nothing to judge (an error, not a failure). */
   error?: boolean;
+  /** For people: the figures judged, or why it was skipped, or the harness error. */
   detail: string;
 }
 
 /** A scenario's verdict. */
 export interface Verdict {
+  /** The scenario's case label (with " (mode)" when the suite ran in both modes). */
   label: string;
+  /** The mode the scenario ran in. */
   mode: "real" | "sim";
+  /** Every check of the scenario: its runs' expectations, then its metrics against the baseline. */
   checks: Check[];
+  /** Every check held or was skipped. */
   passed: boolean;
   /** Sum of the runs' wall time on the runner, in seconds (null: some run did not report it). */
   seconds: number | null;
@@ -210,10 +236,13 @@ export interface Verdict {
 
 /** How a suite's checks ended. */
 export interface CheckCounts {
+  /** All checks. */
   checks: number;
+  /** Checks that held (skipped ones not included). */
   held: number;
   /** Checks that did not hold (the harness errors not included). */
   failed: number;
+  /** Checks not judged. */
   skipped: number;
   /** Runs the harness crashed on. */
   errors: number;
@@ -221,8 +250,11 @@ export interface CheckCounts {
 
 /** A suite's outcome. */
 export interface SuiteReport {
+  /** The suite's name. */
   suite: string;
+  /** The runs, grouped by scenario, with each metric's summary. */
   comparison: Comparison;
+  /** The baseline judged against: what it is, where from, how many runs (null: none). */
   baseline: { what: string; source: Baseline["source"]; runs: number } | null;
   /** Why the relative checks were not judged on purpose (`--no-baseline`), else null. */
   noBaselineReason: string | null;
@@ -230,9 +262,13 @@ export interface SuiteReport {
   baselineRequired: boolean;
   /** The command that writes the suite's baseline file (null: none given). */
   refresh: string | null;
+  /** One verdict per scenario, in the comparison's order. */
   verdicts: Verdict[];
+  /** How the checks ended, over every scenario. */
   counts: CheckCounts;
+  /** Every scenario's verdict passed. */
   passed: boolean;
+  /** The harness crashed on at least one run. */
   crashed: boolean;
 }
 
@@ -256,7 +292,21 @@ export function suiteAsGroup(suite: Suite): Group {
   return { ...rest, cases: entries.map((e) => ({ label: e.label, scenario: e.scenario })) };
 }
 
-/** Runs a suite (interleaved, stored as kind "ci") and judges it against the baseline given. */
+/**
+ * Runs a suite (interleaved, stored as kind "ci") and judges it against the baseline given.
+ *
+ * @example
+ * ```ts
+ * import { resolveSuite, runSuite } from "./suite.ts";
+ * const suite = await resolveSuite({
+ *   name: "tiny",
+ *   mode: "sim",
+ *   scenarios: [{ scenario: { name: "idle-4m", guest: { ram: "4MiB" } } }],
+ * }, { path: "inline" });
+ * const report = await runSuite(suite); // no store, no baseline: relative checks skipped
+ * console.log(report.passed, report.counts.held); // true 2
+ * ```
+ */
 export async function runSuite(
   suite: Suite,
   options:

@@ -78,8 +78,18 @@ const BOOT_TIMEOUT_MS = 120_000;
 /** Fault actions that act on the link. */
 const LINK_ACTIONS = new Set(["cut-link", "partition", "corrupt"]);
 
-/** Thrown when a scenario asks for kernel shaping this machine cannot do; the CLI reports it as skipped. */
+/**
+ * Thrown when a scenario asks for kernel shaping this machine cannot do; the CLI reports it as skipped.
+ *
+ * @example
+ * ```ts
+ * import { KernelShapingUnavailable } from "./real_world.ts";
+ * const e = new KernelShapingUnavailable("Scenario x skipped: kernel shaping needs root");
+ * console.log(e instanceof Error, e.name); // true "NotSupported"
+ * ```
+ */
 export class KernelShapingUnavailable extends Error {
+  /** Always "NotSupported", the name Deno gives errors for what a platform cannot do. */
   override name = "NotSupported";
 }
 

@@ -36,26 +36,41 @@ import type {
 
 /** A scenario with every field resolved to numbers and defaults. */
 export interface ResolvedScenario {
+  /** The scenario's name (letters, digits, ".", "_" and "-"). */
   name: string;
+  /** One line on what the scenario shows; "" when the scenario gives none. */
   description: string;
+  /** The seed every random choice derives from: the override, else the scenario's, else 1. */
   seed: number;
+  /** The mode to run in: the override, else the scenario's, else "real". */
   mode: "real" | "sim";
+  /** Guest RAM in bytes, a positive multiple of 4 KiB (default 256 MiB). */
   ramBytes: number;
+  /** What guest RAM holds at boot (default "random"). */
   fill: FillKind;
+  /** Share of RAM the guest considers free at boot, in [0, 1) (default 0). */
   freeRatio: number;
+  /** How the guest's balloon answers free-page hint requests (default "honest"). */
   balloon: BalloonBehaviour;
   /** The static free map as page ranges `[start, pages]`, sorted (also in `workload.staticFree`). */
   staticFree: PageRange[];
+  /** The workload with its dirty rate turned into page touches per second, and its free memory. */
   workload: WorkloadConfig;
+  /** Capabilities and parameters, resolved over the defaults. */
   migration: MigrationConfig;
+  /** The link between the peers. */
   network: ResolvedNetwork;
+  /** The faults to inject, as given (checked, not rewritten); empty when there are none. */
   faults: FaultSpec[];
   /** After a failure, start a fresh destination and migrate again (once). */
   retry: boolean;
   /** The simulation's cost model (ignored in real mode). */
   sim: { cpuCostUs: Partial<Record<CostKind, number>> };
+  /** What the run must show, as given; an empty object expects nothing. */
   expect: Expectations;
+  /** Milliseconds the workload runs before migration starts (default 200). */
   warmupMs: number;
+  /** Milliseconds the destination guest keeps running after resume (default 100). */
   settleMs: number;
   /** The scenario as given, for the record. */
   source: Scenario;
@@ -63,10 +78,13 @@ export interface ResolvedScenario {
 
 /** The link between the peers, resolved. 0 bandwidth = unshaped. */
 export interface ResolvedNetwork {
+  /** Bandwidth in bytes per second at migration start; 0 means unshaped. */
   bandwidthBytesPerSec: number;
   /** Token-bucket depth; default 64 KiB or 10 ms of bandwidth, whichever is larger. */
   burstBytes: number;
+  /** One-way latency added to every packet, in milliseconds (default 0). */
   latencyMs: number;
+  /** Extra latency drawn uniformly in [0, jitterMs) milliseconds per packet (default 0). */
   jitterMs: number;
   /** Bandwidth changes in time, sorted by `atMs` (ms since migration start). */
   schedule: { atMs: number; bandwidthBytesPerSec: number }[];
@@ -101,8 +119,10 @@ const WRITE_BYTES: Record<string, number> = { "xbrle-seed": 1, counter: 1 };
 
 const BALLOON = ["honest", "silent", "slow", "stale", "flood", "garbage", "liar"];
 const FILLS = ["zero", "random", "compressible"];
-const COST_KINDS = ["normal", "zero", "xbzrle", "deflate"] as const;
-type CostKind = typeof COST_KINDS[number];
+/** The page record kinds `sim.cpuCostUs` can charge virtual CPU time for, in microseconds per page. */
+export const COST_KINDS = ["normal", "zero", "xbzrle", "deflate"] as const;
+/** A page record kind the simulation can charge CPU time for (`sim.cpuCostUs`). */
+export type CostKind = typeof COST_KINDS[number];
 
 /** Every key of every member of a union. */
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;

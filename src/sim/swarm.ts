@@ -591,7 +591,9 @@ export function judgeRun(
  * ```
  */
 export interface Violation {
+  /** The invariant's name ("bytes sent arrive", ...). */
   invariant: string;
+  /** What breaks it; for one that could not be judged, "unknown: " and why. */
   detail: string;
 }
 
