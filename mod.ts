@@ -89,6 +89,6 @@ export type { HarnessOptions } from "./src/scenario/harness.ts";
 export type { MetricDecl, MetricUnit, Move, Summary, Threshold } from "./src/report/metrics.ts";
 export type { CommitInfo, MachineDescription } from "./src/report/machine.ts";
 export { SimClock } from "./src/sim/sim_clock.ts";
-export { checkInvariants, drawScenario, swarmSeed } from "./src/sim/swarm.ts";
-export type { DrawOptions, Violation } from "./src/sim/swarm.ts";
+export { checkInvariants, drawScenario, swarmSeed } from "./src/swarm/swarm.ts";
+export type { DrawOptions, Violation } from "./src/swarm/swarm.ts";
 export type { SimSpec } from "./src/contract/types.ts";

@@ -1,6 +1,6 @@
 /**
  * Simulation mode: determinism, the simulated link's timing, faults, the cost
- * model and agreement with real mode (the seed swarm's tests are in src/sim/swarm_test.ts).
+ * model and agreement with real mode (the seed swarm's tests are in src/swarm/swarm_test.ts).
  * @module
  */
 import { assertEquals, assertMatch, assertOk } from "../src/util/assert.ts";
