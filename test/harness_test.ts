@@ -158,6 +158,20 @@ Deno.test("harness sim: a lying counter guest's broken invariant is its own loss
   assertEquals(r.memoryEqual, true, "every page the guest holds in use is equal");
 });
 
+Deno.test("harness sim: a guest whose RAM is backed on other threads (256 MiB) runs", async () => {
+  // Backing RAM happens outside virtual time; awaited on the virtual clock it looked like a deadlock.
+  const r = await runScenario({
+    name: "large-sim",
+    seed: 3,
+    mode: "sim",
+    guest: { ram: "256MiB", fill: "random", workload: { kind: "idle" } },
+    warmupMs: 10,
+    settleMs: 10,
+  });
+  assertEquals(r.outcome, "completed", r.error);
+  assertEquals(r.memoryEqual, true);
+});
+
 Deno.test("harness: real and sim draw from the same seed tree", async () => {
   const { resolved } = resolveScenario({ ...completed, seed: 1234 });
   const sim = new SimWorld(resolved!);

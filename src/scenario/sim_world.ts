@@ -79,6 +79,8 @@ export class SimWorld implements World {
   #wallStartMs = performance.now();
   #bootMs: number | null = null;
   #firstDstRam: Promise<Ram>;
+  #firstDstRamReady: Ram | null = null;
+  #srcRam: Ram | null = null;
   #link: SimLinkPair | null = null;
   #source: SimSource | null = null;
   #destination: SimDestination | null = null;
@@ -123,17 +125,26 @@ export class SimWorld implements World {
     };
   }
 
-  /** Runs `main` on the virtual clock. */
-  run<T>(main: () => Promise<T>): Promise<T> {
-    return this.clock.run(main);
-  }
-
-  /** Boots the source guest. */
-  async bootSource(boot: WorldBoot): Promise<SourcePeer> {
+  /**
+   * Runs `main` on the virtual clock, once both guests' RAM is backed: that
+   * work happens on other threads, outside virtual time, so it is awaited
+   * before the clock runs (a promise the virtual clock does not drive would
+   * look like a deadlock to it).
+   */
+  async run<T>(main: () => Promise<T>): Promise<T> {
     const s = this.#s;
     const srcRam = createRam(this.#guest.blocks);
     // The source's RAM is backed on other threads before a fill writes every page.
     if (s.ramBytes >= BACKGROUND_PREALLOC_BYTES && s.fill !== "zero") await populateRam(srcRam);
+    this.#srcRam = srcRam;
+    this.#firstDstRamReady = await this.#firstDstRam;
+    return await this.clock.run(main);
+  }
+
+  /** Boots the source guest. */
+  bootSource(boot: WorldBoot): Promise<SourcePeer> {
+    const s = this.#s;
+    const srcRam = this.#srcRam ?? createRam(this.#guest.blocks);
     const { ram, workload } = bootGuest(this.#guest, srcRam);
     const dirtyLog = new DirtyLog(ram.totalPages);
     const vcpu = new SimVcpu(ram, dirtyLog, this.clock);
@@ -149,14 +160,16 @@ export class SimWorld implements World {
       staticFree: s.staticFree,
     });
     this.#source = new SimSource(this, { ram, dirtyLog, vcpu, hints, boot });
-    return this.#source;
+    return Promise.resolve(this.#source);
   }
 
   /** A fresh destination, on preallocated RAM. */
-  async startDestination(n: number, _confirm: boolean): Promise<DestinationPeer> {
-    const ram = n === 1 ? await this.#firstDstRam : preallocateRam(this.#guest.blocks);
+  startDestination(n: number, _confirm: boolean): Promise<DestinationPeer> {
+    const ram = n === 1 && this.#firstDstRamReady
+      ? this.#firstDstRamReady
+      : preallocateRam(this.#guest.blocks);
     this.#destination = new SimDestination(this, ram);
-    return this.#destination;
+    return Promise.resolve(this.#destination);
   }
 
   /** The simulated link of attempt `n`; the destination engine starts on its far end. */
