@@ -1,0 +1,152 @@
+/**
+ * The destination's index of a checkpoint (capability `hashDedup`, seed
+ * 000): every distinct non-zero page of the file, by SHA-256, with where it
+ * is in the file. The file is read once, a chunk at a time (never held
+ * whole), and stays open: a hit reads its page from the file straight into
+ * guest RAM.
+ *
+ * Memory: 32 bytes of digest, 8 of file offset and 8 of table per distinct
+ * page, 48 bytes per 4 KiB page (12 MiB per GiB of checkpoint).
+ *
+ * @example
+ * ```ts
+ * import { CheckpointIndex } from "./checkpoint_index.ts";
+ * import { ferryCheckpointHeader, memoryAccess } from "../stream/checkpoint_file.ts";
+ * const file = new Uint8Array(4096 * 3);
+ * file.set(ferryCheckpointHeader(2));
+ * file[4096 + 4096] = 7; // page 1 is not zero
+ * const index = CheckpointIndex.build(memoryAccess(file), "ferry");
+ * console.log(index.entries, index.pages); // 1 2
+ * ```
+ * @module
+ */
+import { PAGE_SIZE } from "../contract/page.ts";
+import { HASH_BYTES } from "../stream/format.ts";
+import {
+  checkpointExtents,
+  CheckpointFileError,
+  type RandomAccess,
+} from "../stream/checkpoint_file.ts";
+import { sha256Into } from "./sha256.ts";
+import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
+
+/** Pages read from the file at a time while indexing (1 MiB). */
+const CHUNK_PAGES = 256;
+
+/** A checkpoint's pages by SHA-256. */
+export class CheckpointIndex {
+  /** Pages in the file. */
+  readonly pages: number;
+  /** Distinct non-zero pages indexed. */
+  entries = 0;
+  /** Digests of the entries, {@link HASH_BYTES} each. */
+  readonly digests: Uint8Array;
+  #offsets: Float64Array;
+  #table: Int32Array;
+  #mask: number;
+  #file: RandomAccess;
+
+  private constructor(file: RandomAccess, pages: number) {
+    this.#file = file;
+    this.pages = pages;
+    this.digests = new Uint8Array(pages * HASH_BYTES);
+    this.#offsets = new Float64Array(pages);
+    let cap = 2;
+    while (cap < pages * 2) cap *= 2;
+    this.#table = new Int32Array(cap);
+    this.#mask = cap - 1;
+  }
+
+  /**
+   * Indexes `file` in `format`; throws {@link CheckpointFileError} when it
+   * is not a usable checkpoint. The index keeps the file open.
+   */
+  static build(file: RandomAccess, format: "elf" | "ferry"): CheckpointIndex {
+    const { extents, pages } = checkpointExtents(file, format);
+    const ix = new CheckpointIndex(file, pages);
+    const chunk = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
+    const words = new Int32Array(chunk.buffer);
+    for (const e of extents) {
+      for (let p = 0; p < e.pages; p += CHUNK_PAGES) {
+        const n = Math.min(CHUNK_PAGES, e.pages - p);
+        const at = e.offset + p * PAGE_SIZE;
+        const want = n * PAGE_SIZE;
+        let got = 0;
+        while (got < want) {
+          const k = file.readAt(at + got, chunk.subarray(got, want));
+          if (k <= 0) {
+            throw new CheckpointFileError(
+              `checkpoint file ended at offset ${at + got} while indexing (it shrank?)`,
+            );
+          }
+          got += k;
+        }
+        for (let i = 0; i < n; i++) {
+          if (isZeroPage(words, i * PAGE_WORDS)) continue;
+          ix.#add(chunk.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE), at + i * PAGE_SIZE);
+        }
+      }
+    }
+    return ix;
+  }
+
+  #add(page: Uint8Array, offset: number): void {
+    const d = this.digests, e = this.entries;
+    sha256Into(page, d, e * HASH_BYTES);
+    const slot = this.#find(d, e * HASH_BYTES);
+    if (this.#table[slot] !== 0) return; // the same content again
+    this.#table[slot] = e + 1;
+    this.#offsets[e] = offset;
+    this.entries++;
+  }
+
+  /** The slot of `digest` (at `off`): its entry's, or the empty one where it would go. */
+  #find(digest: Uint8Array, off: number): number {
+    const t = this.#table, d = this.digests;
+    let s = ((digest[off] << 24) | (digest[off + 1] << 16) | (digest[off + 2] << 8) |
+      digest[off + 3]) & this.#mask;
+    for (;;) {
+      const v = t[s];
+      if (v === 0) return s;
+      const at = (v - 1) * HASH_BYTES;
+      let k = 0;
+      while (k < HASH_BYTES && d[at + k] === digest[off + k]) k++;
+      if (k === HASH_BYTES) return s;
+      s = (s + 1) & this.#mask;
+    }
+  }
+
+  /** The entry holding content with SHA-256 `digest` (at `off`), or -1. */
+  lookup(digest: Uint8Array, off: number): number {
+    const v = this.#table[this.#find(digest, off)];
+    return v - 1;
+  }
+
+  /** Reads entry `e`'s page from the file into `into` (one page); false if the file is short. */
+  readPage(e: number, into: Uint8Array): boolean {
+    const at = this.#offsets[e];
+    let got = 0;
+    while (got < PAGE_SIZE) {
+      const k = this.#file.readAt(at + got, into.subarray(got, PAGE_SIZE));
+      if (k <= 0) return false;
+      got += k;
+    }
+    return true;
+  }
+
+  /** The summary: the first 8 bytes of every entry's digest, as two u32 (high, low) each. */
+  prefixes(): Uint32Array {
+    const out = new Uint32Array(this.entries * 2);
+    const v = new DataView(this.digests.buffer);
+    for (let e = 0; e < this.entries; e++) {
+      out[2 * e] = v.getUint32(e * HASH_BYTES);
+      out[2 * e + 1] = v.getUint32(e * HASH_BYTES + 4);
+    }
+    return out;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+}
