@@ -30,6 +30,7 @@ import { limitSocketBuffer } from "../src/net/socket_buffer.ts";
 import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
 import { scenarioSeeds } from "../src/scenario/seeds.ts";
+import { ferryCheckpointPieces } from "../src/stream/checkpoint_file.ts";
 
 /** Runs the source side; `control` is null when run by hand. */
 async function main(args: string[]): Promise<number> {
@@ -107,6 +108,27 @@ async function main(args: string[]): Promise<number> {
     const free = report.outcome === "completed" ? stateNow?.free ?? null : null;
     return { pages, counter, intact, report, free, digestMs: systemClock.nowMs() - t };
   };
+  // A checkpoint of the guest (hashDedup), asked for during the warm-up: the guest paused while it is written.
+  if (control) {
+    const c = control;
+    c.wait("checkpoint").then(async (m) => {
+      let bytes = 0;
+      let error: string | undefined;
+      const wasRunning = vcpu.running;
+      if (wasRunning) await vcpu.pause();
+      try {
+        using f = await Deno.open(m.path, { write: true, create: true, truncate: true });
+        for (const piece of ferryCheckpointPieces(ram.blocks.map((b) => b.bytes))) {
+          for (let at = 0; at < piece.length;) at += await f.write(piece.subarray(at));
+          bytes += piece.length;
+        }
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      if (wasRunning) await vcpu.resume();
+      await c.send({ type: "checkpointed", bytes, ...(error ? { error } : {}) });
+    }, () => {});
+  }
   const quit = control
     ? Promise.race([control.wait("quit"), control.closed]).then(
       () => "quit" as const,

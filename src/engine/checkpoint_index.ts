@@ -150,3 +150,53 @@ export class CheckpointIndex {
     this.#file.close();
   }
 }
+
+/**
+ * A checkpoint as the destination holds it: its index, or why it has none
+ * (the migration then falls back to plain precopy, and says why).
+ *
+ * @example
+ * ```ts
+ * import type { HeldCheckpoint } from "./checkpoint_index.ts";
+ * const none: HeldCheckpoint = { index: null, reason: "no such file", indexMs: null };
+ * ```
+ */
+export interface HeldCheckpoint {
+  index: CheckpointIndex | null;
+  reason: string | null;
+  /** Milliseconds of the clock spent indexing (null: nothing was indexed). */
+  indexMs: number | null;
+}
+
+/**
+ * Opens and indexes a checkpoint; never throws: a file that cannot be
+ * opened or is not a valid checkpoint of `format` comes back as a reason.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint } from "./checkpoint_index.ts";
+ * import { memoryAccess } from "../stream/checkpoint_file.ts";
+ * import { systemClock } from "../util/clock.ts";
+ * const held = loadCheckpoint(() => memoryAccess(new Uint8Array(100)), "ferry", systemClock);
+ * console.log(held.index, held.reason); // null "not a Ferry checkpoint: 100 bytes, shorter than its 4096-byte header"
+ * ```
+ */
+export function loadCheckpoint(
+  open: () => RandomAccess,
+  format: "elf" | "ferry",
+  clock: { nowMs(): number },
+): HeldCheckpoint {
+  let file: RandomAccess | null = null;
+  const t = clock.nowMs();
+  try {
+    file = open();
+    const index = CheckpointIndex.build(file, format);
+    return { index, reason: null, indexMs: clock.nowMs() - t };
+  } catch (e) {
+    file?.close();
+    const why = e instanceof CheckpointFileError
+      ? e.message
+      : `unreadable: ${(e as Error).message}`;
+    return { index: null, reason: `checkpoint unusable: ${why}`, indexMs: null };
+  }
+}

@@ -37,7 +37,7 @@ import {
 import { StreamReader, type StreamSetup } from "../stream/reader.ts";
 import { writeAck } from "../stream/ack.ts";
 import { writePageRequest, writeSectionDone, writeSummary } from "../stream/return_path.ts";
-import type { CheckpointIndex } from "./checkpoint_index.ts";
+import type { HeldCheckpoint } from "./checkpoint_index.ts";
 import { type DestinationHashRecord, HashDedupDestination } from "./hash_dedup.ts";
 import { KindStats } from "./stats.ts";
 import type { CompressMethod } from "./compress.ts";
@@ -61,7 +61,7 @@ export interface DestinationOptions {
    * Capability HASH: the checkpoint's index, or why there is none (a
    * missing or unusable file: the migration falls back to plain precopy).
    */
-  checkpoint?: { index: CheckpointIndex | null; reason: string | null };
+  checkpoint?: HeldCheckpoint;
   hooks?: { phase?(phase: FaultPhase, round: number): Promise<void> | void };
 }
 
@@ -259,7 +259,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     pages: snap.pages,
     bytes: snap.bytes,
     decompressMs: loader?.decompressMs ?? 0,
-    ...(hash ? { hash: hash.record(fallback) } : {}),
+    ...(hash ? { hash: hash.record(fallback, options.checkpoint?.indexMs ?? null) } : {}),
   };
 }
 

@@ -378,14 +378,16 @@ export class HashDedupDestination {
     throw new RangeError(`page ${g} is outside the guest's RAM`);
   }
 
-  /** The destination's counters for the result. */
-  record(fallback: string | null): DestinationHashRecord {
+  /** The destination's counters for the result; `indexMs`: what indexing the checkpoint took. */
+  record(fallback: string | null, indexMs: number | null): DestinationHashRecord {
     return {
       checkpointHits: this.checkpointHits,
       receivedHits: this.receivedHits,
       unresolved: this.unresolved,
       destinationHashMs: this.hashMs,
       fallback,
+      checkpointPages: this.#index?.entries ?? null,
+      checkpointIndexMs: indexMs,
     };
   }
 }

@@ -9,7 +9,7 @@ import { ferryCheckpointHeader, memoryAccess } from "../stream/checkpoint_file.t
 import { resolveMigration } from "./capabilities.ts";
 import { runSource, type SourceGuest } from "./source.ts";
 import { runDestination } from "./destination.ts";
-import { CheckpointIndex } from "./checkpoint_index.ts";
+import { CheckpointIndex, type HeldCheckpoint } from "./checkpoint_index.ts";
 
 function steppedGuest(ram: Ram, workload: Workload, touchesPerSync: number): SourceGuest {
   const log = new DirtyLog(ram.totalPages);
@@ -45,7 +45,7 @@ function checkpointOf(ram: Ram): Uint8Array {
 
 async function migrate(
   guest: SourceGuest,
-  checkpoint: { index: CheckpointIndex | null; reason: string | null } | undefined,
+  checkpoint: HeldCheckpoint | undefined,
   capabilities: Record<string, boolean> = { hashDedup: true },
 ) {
   const [a, b] = memoryLinkPair();
@@ -81,7 +81,7 @@ Deno.test("hashDedup: a guest back where its checkpoint is goes mostly as hashes
   const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 64 }, 3);
   w.touch(ram, new DirtyLog(ram.totalPages), 100); // changed since the checkpoint
   const index = CheckpointIndex.build(memoryAccess(file), "ferry");
-  const { src, dst } = await migrate(steppedGuest(ram, w, 20), { index, reason: null });
+  const { src, dst } = await migrate(steppedGuest(ram, w, 20), { index, reason: null, indexMs: 0 });
   assertEquals(src.outcome, "completed", src.error);
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram), "memory equal");
@@ -98,7 +98,7 @@ Deno.test("hashDedup: a checkpoint of another guest gives no checkpoint hits, me
   const ram = guestRam(1);
   const index = CheckpointIndex.build(memoryAccess(checkpointOf(guestRam(2))), "ferry");
   const w = Workload.fresh({ kind: "idle", touchesPerSec: 0, writeBytes: 64 }, 3);
-  const { src, dst } = await migrate(steppedGuest(ram, w, 0), { index, reason: null });
+  const { src, dst } = await migrate(steppedGuest(ram, w, 0), { index, reason: null, indexMs: 0 });
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram));
   assertEquals(dst.hash?.checkpointHits, 0);
@@ -111,7 +111,7 @@ Deno.test("hashDedup: pages already received resolve hashes of the same content"
   ram.blocks[0].bytes.copyWithin(100 * PAGE_SIZE, 0, 100 * PAGE_SIZE);
   const index = CheckpointIndex.build(memoryAccess(checkpointOf(guestRam(2))), "ferry");
   const w = Workload.fresh({ kind: "idle", touchesPerSec: 0, writeBytes: 64 }, 3);
-  const { src, dst } = await migrate(steppedGuest(ram, w, 0), { index, reason: null });
+  const { src, dst } = await migrate(steppedGuest(ram, w, 0), { index, reason: null, indexMs: 0 });
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram));
   assertEquals(dst.hash?.receivedHits, 100);
@@ -125,7 +125,7 @@ Deno.test("hashDedup: a checkpoint that lies (its pages changed after indexing) 
   // Every 10th page of the file changes after it was indexed.
   for (let p = 0; p < ram.totalPages; p += 10) file[PAGE_SIZE + p * PAGE_SIZE + 5] ^= 0xff;
   const w = Workload.fresh({ kind: "idle", touchesPerSec: 0, writeBytes: 64 }, 3);
-  const { src, dst } = await migrate(steppedGuest(ram, w, 0), { index, reason: null });
+  const { src, dst } = await migrate(steppedGuest(ram, w, 0), { index, reason: null, indexMs: 0 });
   assertEquals(src.outcome, "completed", src.error);
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram), "memory equal");
@@ -141,6 +141,7 @@ Deno.test("hashDedup: no usable checkpoint falls back to plain precopy, reported
   const { src, dst } = await migrate(steppedGuest(ram, w, 0), {
     index: null,
     reason: "checkpoint truncated",
+    indexMs: null,
   });
   assertEquals(dst.outcome, "completed", dst.error);
   assertOk(dst.ram && sameRam(ram, dst.ram));

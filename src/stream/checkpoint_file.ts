@@ -330,3 +330,20 @@ export function fileAccess(path: string): RandomAccess {
     },
   };
 }
+
+/**
+ * A Ferry checkpoint of RAM whose blocks are `blocks` (in order), as the
+ * pieces of the file: its header, then each block's bytes (not copied).
+ *
+ * @example
+ * ```ts
+ * import { ferryCheckpointPieces } from "./checkpoint_file.ts";
+ * const pieces = ferryCheckpointPieces([new Uint8Array(8192)]);
+ * console.log(pieces.map((p) => p.length)); // [4096, 8192]
+ * ```
+ */
+export function ferryCheckpointPieces(blocks: readonly Uint8Array[]): Uint8Array[] {
+  let bytes = 0;
+  for (const b of blocks) bytes += b.length;
+  return [ferryCheckpointHeader(bytes / PAGE_SIZE), ...blocks];
+}
