@@ -10,11 +10,11 @@ import type { Scenario } from "../src/contract/types.ts";
 export const scenario: Scenario = {
   name: "hash-dedup-back",
   description:
-    "256 MiB guest back on a host that holds its checkpoint from 200 ms into the run; hashDedup over 1 Gbit",
+    "128 MiB guest back on a host that holds its checkpoint from 200 ms into the run; hashDedup over 1 Gbit",
   seed: 42,
   mode: "real",
   guest: {
-    ram: "256MiB",
+    ram: "128MiB",
     fill: "random",
     workload: { kind: "hotset", dirtyRate: "32MiB/s", writeBytes: 256 },
   },
