@@ -36,7 +36,12 @@ import {
 } from "../stream/format.ts";
 import { StreamReader, type StreamSetup } from "../stream/reader.ts";
 import { writeAck } from "../stream/ack.ts";
-import { writePageRequest, writeSectionDone, writeSummary } from "../stream/return_path.ts";
+import {
+  writeBeat,
+  writePageRequest,
+  writeSectionDone,
+  writeSummary,
+} from "../stream/return_path.ts";
 import type { HeldCheckpoint } from "./checkpoint_index.ts";
 import { type DestinationHashRecord, HashDedupDestination } from "./hash_dedup.ts";
 import { KindStats } from "./stats.ts";
@@ -148,6 +153,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       compress,
       hash,
       requestPage: (block, page) => writePageRequest(link, block, page),
+      beat: () => writeBeat(link),
     });
     let lastRound = -1;
     let sawDevice = false;

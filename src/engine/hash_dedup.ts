@@ -14,6 +14,7 @@
  *                                           either: verify the SHA-256 of what it copied
  *                            ◀───────────    unresolved: request(block, page)
  *     no:  in full (and remember: the destination now holds that content)
+ *   every 4096 hashes        ◀───────────    beat: busy, not silent
  *   after each RAM section   ◀───────────    done(round): its requests went before this
  *   before stop-and-copy: wait for done of every section sent; requested pages
  *   go in full in the last stage, which sends no hashes
@@ -124,6 +125,8 @@ export class HashDedupSource {
   requests = 0;
   /** Whether the summary arrived and hashes may be sent. */
   active = false;
+  /** When the destination last said anything on the return path (clock ms). */
+  heardAtMs: number;
   /** Resolves when the summary arrived. */
   readonly summary: Promise<void>;
   /** The return path's handlers for capability HASH. */
@@ -142,6 +145,8 @@ export class HashDedupSource {
     this.#ram = ram;
     this.#clock = clock;
     this.#noHash = new DirtyBitmap(ram.totalPages);
+    this.heardAtMs = clock.nowMs();
+    const heard = () => this.heardAtMs = clock.nowMs();
     let summarised!: () => void;
     this.summary = new Promise((r) => summarised = r);
     const blocks = ram.blocks;
@@ -149,6 +154,7 @@ export class HashDedupSource {
       // A checkpoint may be larger than this guest; more than 4 GiB of distinct pages beyond it is refused.
       summaryEntriesMax: ram.totalPages + 1024 * 1024,
       onSummary: (reason, prefixes) => {
+        heard();
         if (this.#known || this.fallback !== null) {
           this.#bad ??= "a second checkpoint summary on the return path";
           return;
@@ -163,6 +169,7 @@ export class HashDedupSource {
         summarised();
       },
       onRequest: (block, page) => {
+        heard();
         const b = blocks[block];
         if (!b || page >= b.pages) {
           this.#bad ??= `a page request for block ${block} page ${page}, outside the guest's RAM`;
@@ -173,7 +180,9 @@ export class HashDedupSource {
         this.#noHash.set(g);
         this.#pending.push(g);
       },
+      onBeat: heard,
       onDone: (round) => {
+        heard();
         this.#done = Math.max(this.#done, round);
         this.#doneWaiters = this.#doneWaiters.filter((w) => {
           if (w.round > this.#done) return true;

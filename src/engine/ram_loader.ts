@@ -29,6 +29,7 @@ import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
 import {
   COUNT_BYTES,
   DEFLATE_HEAD_BYTES,
+  HASH_BEAT_RECORDS,
   HASH_BYTES,
   KIND_DEFLATE,
   KIND_HASH,
@@ -60,6 +61,8 @@ export interface RamLoaderOptions {
   hash?: HashDedupDestination | null;
   /** Asks the source for a page in full (a hash that could not be resolved). */
   requestPage?: (block: number, page: number) => Promise<void>;
+  /** Tells the source the destination is busy (every `HASH_BEAT_RECORDS` HASH records). */
+  beat?: () => Promise<void>;
 }
 
 /** Loads RAM sections into one guest's RAM. */
@@ -74,6 +77,7 @@ export class RamLoader {
   #words: Int32Array[];
   #o: RamLoaderOptions;
   #mismatched = new Uint8Array(RUN_PAGES_MAX);
+  #sinceBeat = 0;
 
   /** A loader into `ram` (all zero to begin with). */
   constructor(ram: Ram, options: RamLoaderOptions) {
@@ -229,6 +233,10 @@ export class RamLoader {
           else await this.#o.requestPage!(r.block, r.page);
           stats.pages[K_HASH]++;
           stats.bytes[K_HASH] += r.offset - at;
+          if (++this.#sinceBeat >= HASH_BEAT_RECORDS) {
+            this.#sinceBeat = 0;
+            await this.#o.beat?.();
+          }
           break;
         }
         default:

@@ -294,12 +294,14 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     // Stop-and-copy: unlimited, from guest RAM, the XBZRLE cache left alone.
     await hooks.phase?.("stop-and-copy", round, w.offset);
     // Every request of the sections sent must be in before the last sync (hash_dedup.ts).
-    if (hashes?.active) {
+    // A destination busy resolving hashes beats; one silent for peerTimeoutMs fails the migration.
+    while (hashes?.active) {
       const done = await timed(hashes.doneThrough(lastPass), config.peerTimeoutMs, clock);
-      if (done === TIMEOUT) {
+      if (done !== TIMEOUT) break;
+      if (peerFailure) throw new Error(peerFailure);
+      if (clock.nowMs() - hashes.heardAtMs >= config.peerTimeoutMs) {
         throw new Error(
-          peerFailure ??
-            `The destination did not finish RAM section ${lastPass} within ${config.peerTimeoutMs} ms`,
+          `The destination said nothing for ${config.peerTimeoutMs} ms before finishing RAM section ${lastPass}`,
         );
       }
     }

@@ -57,6 +57,8 @@
  *              resolve; the source sends the page in full)
  * done      := 0x84 round:u32                            (HASH: every record of that RAM section was
  *              handled, its requests sent before this)
+ * beat      := 0x85                                      (HASH: the destination resolved another 4096
+ *              hashes; it is busy, not silent)
  * ```
  *
  * @example
@@ -104,7 +106,9 @@ export const PARAMS_BYTES_MAX = 16 * 1024;
 /** Return-path message: the destination's verdict. */
 export const RP_ACK = 0x81;
 /** Return-path messages of capability HASH: the checkpoint summary, a page request, a section done. */
-export const RP_HASH_SUMMARY = 0x82, RP_PAGE_REQUEST = 0x83, RP_SECTION_DONE = 0x84;
+export const RP_HASH_SUMMARY = 0x82, RP_PAGE_REQUEST = 0x83, RP_SECTION_DONE = 0x84, RP_BEAT = 0x85;
+/** HASH records the destination resolves between two beats. */
+export const HASH_BEAT_RECORDS = 4096;
 /** Ack statuses. */
 export const ACK_LOADED = 0, ACK_FAILED = 1;
 

@@ -9,6 +9,7 @@
  * summary := 0x82 reasonLen:u16 reason:utf8[reasonLen] count:u32 prefix:u64[count]
  * request := 0x83 block:u16 page:u32
  * done    := 0x84 round:u32
+ * beat    := 0x85                       (busy resolving hashes: not silent)
  * ack     := 0x81 status:u8 len:u16 message:utf8[len]
  * ```
  *
@@ -39,6 +40,7 @@ import {
   MESSAGE_BYTES_MAX,
   PAGE_REQUEST_BYTES,
   RP_ACK,
+  RP_BEAT,
   RP_HASH_SUMMARY,
   RP_PAGE_REQUEST,
   RP_SECTION_DONE,
@@ -70,6 +72,8 @@ export interface ReturnPathHandlers {
   onRequest?(block: number, page: number): void;
   /** Every record of RAM section `round` was handled. */
   onDone?(round: number): void;
+  /** The destination is busy resolving hashes. */
+  onBeat?(): void;
   /** Most summary entries accepted (default {@link SUMMARY_ENTRIES_MAX}). */
   summaryEntriesMax?: number;
 }
@@ -146,6 +150,21 @@ export async function writeSectionDone(link: Link, round: number): Promise<void>
 }
 
 /**
+ * Says the destination is busy resolving hashes (it is not silent).
+ *
+ * @example
+ * ```ts
+ * import { memoryLinkPair } from "../net/link.ts";
+ * import { writeBeat } from "./return_path.ts";
+ * const [, b] = memoryLinkPair();
+ * await writeBeat(b);
+ * ```
+ */
+export async function writeBeat(link: Link): Promise<void> {
+  await link.write(new Uint8Array([RP_BEAT]));
+}
+
+/**
  * Reads return-path messages until the ack, with no timeout (the caller
  * races it against its own); null if the link ends first. Anything it
  * cannot accept gives status -1 and a message saying why.
@@ -207,6 +226,11 @@ export async function readReturnPath(
       const round = view.getUint32(pos + TYPE_BYTES);
       pos += SECTION_DONE_BYTES;
       handlers.onDone(round);
+      continue;
+    }
+    if (type === RP_BEAT && handlers.onBeat) {
+      pos += TYPE_BYTES;
+      handlers.onBeat();
       continue;
     }
     if (type === RP_HASH_SUMMARY && handlers.onSummary) {
