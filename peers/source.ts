@@ -31,6 +31,7 @@ import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
 import { scenarioSeeds } from "../src/scenario/seeds.ts";
 import { ferryCheckpointPieces } from "../src/stream/checkpoint_file.ts";
+import { HashWorkers } from "../src/engine/hash_workers.ts";
 
 /** Runs the source side; `control` is null when run by hand. */
 async function main(args: string[]): Promise<number> {
@@ -147,6 +148,10 @@ async function main(args: string[]): Promise<number> {
     seed: g.seeds.balloon,
     staticFree: g.workload.staticFree ?? [],
   });
+  // hashDedup: SHA-256 in workers over the shared guest RAM, one per core beside this loop.
+  const hasher = migration.capabilities.hashDedup
+    ? HashWorkers.start(ram, Math.max(1, navigator.hardwareConcurrency - 1))
+    : null;
   let report: SourceReport;
   for (;;) {
     const target = await next;
@@ -187,6 +192,7 @@ async function main(args: string[]): Promise<number> {
       clock: systemClock,
       config: migration,
       hints: hints?.source,
+      hasher,
       signal: control?.cancel.signal,
       hooks: {
         progress: (record) => void control?.send({ type: "progress", record }),
@@ -207,6 +213,7 @@ async function main(args: string[]): Promise<number> {
     if (!control) {
       await vcpu.stop();
       const { pages: _p, report: _r, free: _f, ...rest } = j;
+      hasher?.close();
       console.log(JSON.stringify({ ...report, ...rest, rssBytesMax: rss.stop() }, null, 2));
       return completed ? 0 : 1;
     }
@@ -245,6 +252,7 @@ async function main(args: string[]): Promise<number> {
   }
   const guestRunning = vcpu.running;
   await vcpu.stop();
+  hasher?.close();
   await control.send({ type: "result", source: report, rssBytesMax: rss.stop(), guestRunning });
   control.channel.close();
   return 0;

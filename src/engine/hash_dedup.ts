@@ -62,6 +62,7 @@ import { HASH_BYTES } from "../stream/format.ts";
 import type { ReturnPathHandlers } from "../stream/return_path.ts";
 import type { CheckpointIndex } from "./checkpoint_index.ts";
 import { sha256Into } from "./sha256.ts";
+import type { PageHasher } from "./hash_workers.ts";
 
 /** A set of 64-bit digest prefixes, open addressing over u32 pairs; stops growing at 70 % load. */
 export class PrefixSet {
@@ -139,11 +140,19 @@ export class HashDedupSource {
   #done = -1;
   #doneWaiters: { round: number; resolve: () => void }[] = [];
   #bad: string | null = null;
+  #hasher: PageHasher | null;
+  #list: Uint32Array;
+  #pre = false;
 
-  /** The source side for `ram`, timed on `clock`. */
-  constructor(ram: Ram, clock: Clock) {
+  /**
+   * The source side for `ram`, timed on `clock`; with a `hasher` (workers),
+   * each section's pages are hashed off the main loop before it is walked.
+   */
+  constructor(ram: Ram, clock: Clock, hasher: PageHasher | null = null) {
     this.#ram = ram;
     this.#clock = clock;
+    this.#hasher = hasher;
+    this.#list = new Uint32Array(hasher ? ram.totalPages : 0);
     this.#noHash = new DirtyBitmap(ram.totalPages);
     this.heardAtMs = clock.nowMs();
     const heard = () => this.heardAtMs = clock.nowMs();
@@ -199,6 +208,36 @@ export class HashDedupSource {
   }
 
   /**
+   * With a hasher, hashes every page marked in `bitmap` (and not asked for
+   * in full) in the workers, before the section is walked; until
+   * {@link endSection}, {@link consider} reads their digests from its table.
+   */
+  async prepare(bitmap: DirtyBitmap): Promise<void> {
+    const h = this.#hasher;
+    if (!h || !this.#known) return;
+    const words = bitmap.words, list = this.#list, noHash = this.#noHash;
+    let n = 0;
+    for (let i = 0; i < words.length; i++) {
+      let word = words[i];
+      while (word !== 0) {
+        const low = word & -word;
+        word ^= low;
+        const g = (i << 5) + (31 - Math.clz32(low));
+        if (!noHash.has(g)) list[n++] = g;
+      }
+    }
+    const t = this.#clock.nowMs();
+    await h.hash(list, n);
+    this.hashMs += this.#clock.nowMs() - t;
+    this.#pre = true;
+  }
+
+  /** The section's walk is over: digests are computed inline again until the next {@link prepare}. */
+  endSection(): void {
+    this.#pre = false;
+  }
+
+  /**
    * Hashes the page at `off` of `bytes` (global page `page`) into
    * {@link digest}; true when the destination holds its content (send a
    * HASH record). Otherwise the page goes in full and its prefix is
@@ -207,9 +246,14 @@ export class HashDedupSource {
   consider(page: number, bytes: Uint8Array, off: number): boolean {
     const known = this.#known;
     if (!known || this.#noHash.has(page)) return false;
-    const t = this.#clock.nowMs();
-    sha256Into(bytes.subarray(off, off + PAGE_SIZE), this.digest, 0);
-    this.hashMs += this.#clock.nowMs() - t;
+    if (this.#pre) {
+      const d = this.#hasher!.digests, at = page * HASH_BYTES, out = this.digest;
+      for (let k = 0; k < HASH_BYTES; k++) out[k] = d[at + k];
+    } else {
+      const t = this.#clock.nowMs();
+      sha256Into(bytes.subarray(off, off + PAGE_SIZE), this.digest, 0);
+      this.hashMs += this.#clock.nowMs() - t;
+    }
     const hi = be32(this.digest, 0), lo = be32(this.digest, 4);
     if (known.has(hi, lo)) return true;
     known.add(hi, lo);

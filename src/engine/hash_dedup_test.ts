@@ -10,6 +10,7 @@ import { resolveMigration } from "./capabilities.ts";
 import { runSource, type SourceGuest } from "./source.ts";
 import { runDestination } from "./destination.ts";
 import { CheckpointIndex, type HeldCheckpoint } from "./checkpoint_index.ts";
+import { HashWorkers, type PageHasher } from "./hash_workers.ts";
 
 function steppedGuest(ram: Ram, workload: Workload, touchesPerSync: number): SourceGuest {
   const log = new DirtyLog(ram.totalPages);
@@ -47,12 +48,13 @@ async function migrate(
   guest: SourceGuest,
   checkpoint: HeldCheckpoint | undefined,
   capabilities: Record<string, boolean> = { hashDedup: true },
+  hasher: PageHasher | null = null,
 ) {
   const [a, b] = memoryLinkPair();
   const { config, errors } = resolveMigration({ capabilities });
   assertEquals(errors, []);
   const [src, dst] = await Promise.all([
-    runSource({ guest, link: a, clock: systemClock, config }),
+    runSource({ guest, link: a, clock: systemClock, config, hasher }),
     runDestination({
       link: b,
       clock: systemClock,
@@ -92,6 +94,34 @@ Deno.test("hashDedup: a guest back where its checkpoint is goes mostly as hashes
   assertEquals(src.bytes.hash, dst.bytes.hash);
   assertOk(src.bytes.total < ram.totalPages * PAGE_SIZE / 4, `sent ${src.bytes.total} bytes`);
   assertEquals(src.hash?.fallback, null);
+});
+
+Deno.test("hashDedup: hashing in workers over the shared RAM gives the same migration", async () => {
+  const ram = guestRam(1);
+  const file = checkpointOf(ram);
+  const w = Workload.fresh({ kind: "hotset", touchesPerSec: 0, writeBytes: 64 }, 3);
+  w.touch(ram, new DirtyLog(ram.totalPages), 100);
+  // Every tenth page of the checkpoint lies: requests and full copies, with digests from the workers.
+  const index = CheckpointIndex.build(memoryAccess(file), "ferry");
+  for (let p = 0; p < ram.totalPages; p += 10) file[PAGE_SIZE + p * PAGE_SIZE + 5] ^= 0xff;
+  const pool = HashWorkers.start(ram, 2);
+  try {
+    const { src, dst } = await migrate(
+      steppedGuest(ram, w, 20),
+      { index, reason: null, indexMs: 0 },
+      { hashDedup: true },
+      pool,
+    );
+    assertEquals(src.outcome, "completed", src.error);
+    assertEquals(dst.outcome, "completed", dst.error);
+    assertOk(dst.ram && sameRam(ram, dst.ram), "memory equal");
+    const h = dst.hash!;
+    assertOk(h.checkpointHits! >= ram.totalPages * 0.8, `checkpoint hits ${h.checkpointHits}`);
+    assertOk(h.unresolved! >= 90, `unresolved ${h.unresolved}`);
+    assertEquals(src.pages.hash, h.checkpointHits! + h.receivedHits! + h.unresolved!);
+  } finally {
+    pool.close();
+  }
 });
 
 Deno.test("hashDedup: a checkpoint of another guest gives no checkpoint hits, memory equal", async () => {

@@ -164,6 +164,7 @@ export class RamSender {
     const runMax = this.#staged ? COMPRESS_BATCH_PAGES : RUN_PAGES_MAX;
     // The last stage sends no hashes: a request for one could no longer be answered.
     const hs = lastStage ? null : this.#hash;
+    await hs?.prepare(this.#bitmap); // with workers: the section's digests, off the main loop
     const headBytes = await w.ramBegin(round);
     stats.bytes[K_OVERHEAD] += headBytes;
     const words = this.#bitmap.words;
@@ -232,6 +233,7 @@ export class RamSender {
       }
     }
     if (this.#runCount > 0) await this.#flushRun();
+    hs?.endSection();
     const eosBytes = await w.ramEnd();
     stats.bytes[K_OVERHEAD] += eosBytes;
     if (this.wireBytesPerPage !== null && sectionPages > 0) {

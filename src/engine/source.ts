@@ -58,6 +58,7 @@ import { readReturnPath } from "../stream/return_path.ts";
 import type { MigrationConfig } from "./capabilities.ts";
 import { K_HASH, K_OVERHEAD, KindStats } from "./stats.ts";
 import { HashDedupSource, type SourceHashRecord } from "./hash_dedup.ts";
+import type { PageHasher } from "./hash_workers.ts";
 import { PageCompressor } from "./compress.ts";
 import type { HintSource, HintStats } from "./free_page_hints.ts";
 import { BandwidthEstimator } from "./bandwidth_estimator.ts";
@@ -114,6 +115,8 @@ export interface SourceOptions {
   cpuCostMs?: CpuCost;
   /** Where free-page hints come from (used when the capability `freePageHints` is on). */
   hints?: HintSource;
+  /** Hashing off the main loop (capability `hashDedup`; none: inline, as the simulator does). */
+  hasher?: PageHasher | null;
 }
 
 /** What the source reports. */
@@ -159,7 +162,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const { guest, link, clock, config, hooks = {}, signal } = options;
   const ram = guest.ram;
   const caps = config.capabilities;
-  const hashes = caps.hashDedup ? new HashDedupSource(ram, clock) : null;
+  const hashes = caps.hashDedup ? new HashDedupSource(ram, clock, options.hasher ?? null) : null;
   const stats = new KindStats({ hash: hashes !== null });
   const startAtMs = clock.nowMs();
   let setupDoneAtMs = startAtMs;
