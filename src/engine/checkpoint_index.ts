@@ -45,6 +45,11 @@ export class CheckpointIndex {
   #table: Int32Array;
   #mask: number;
   #file: RandomAccess;
+  // Read-ahead: a chunk of the file, read when hits walk it in order.
+  #chunk = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
+  #chunkAt = -1;
+  #chunkLen = 0;
+  #lastAt = -1;
 
   private constructor(file: RandomAccess, pages: number) {
     this.#file = file;
@@ -122,9 +127,30 @@ export class CheckpointIndex {
     return v - 1;
   }
 
-  /** Reads entry `e`'s page from the file into `into` (one page); false if the file is short. */
+  /**
+   * Reads entry `e`'s page from the file into `into` (one page); false if
+   * the file is short. A page that follows the last one read starts a
+   * 1 MiB read-ahead (a guest's pages come back in order; one read per
+   * page costs as much as hashing it); others are read alone.
+   */
   readPage(e: number, into: Uint8Array): boolean {
     const at = this.#offsets[e];
+    const sequential = at === this.#lastAt + PAGE_SIZE;
+    this.#lastAt = at;
+    if (at >= this.#chunkAt && at + PAGE_SIZE <= this.#chunkAt + this.#chunkLen) {
+      const o = at - this.#chunkAt;
+      into.set(this.#chunk.subarray(o, o + PAGE_SIZE));
+      return true;
+    }
+    if (sequential) {
+      const n = this.#file.readAt(at, this.#chunk);
+      this.#chunkAt = at;
+      this.#chunkLen = n > 0 ? n : 0;
+      if (this.#chunkLen >= PAGE_SIZE) {
+        into.set(this.#chunk.subarray(0, PAGE_SIZE));
+        return true;
+      }
+    }
     let got = 0;
     while (got < PAGE_SIZE) {
       const k = this.#file.readAt(at + got, into.subarray(got, PAGE_SIZE));
