@@ -64,6 +64,9 @@ import type { CheckpointIndex } from "./checkpoint_index.ts";
 import { sha256Into } from "./sha256.ts";
 import type { PageHasher } from "./hash_workers.ts";
 
+/** Pages hashed in one batch by the workers (32 MiB), one batch ahead of the walk. */
+export const HASH_BATCH_PAGES = 8192;
+
 /** A set of 64-bit digest prefixes, open addressing over u32 pairs; stops growing at 70 % load. */
 export class PrefixSet {
   #keys: Uint32Array;
@@ -208,12 +211,16 @@ export class HashDedupSource {
   }
 
   /**
-   * With a hasher, hashes every page marked in `bitmap` (and not asked for
-   * in full) in the workers, before the section is walked; until
-   * {@link endSection}, {@link consider} reads their digests from its table.
+   * With a hasher, lists every page marked in `bitmap` (and not asked for
+   * in full) and starts hashing them in the workers, a batch of
+   * {@link HASH_BATCH_PAGES} ahead of the walk, so that the stream never
+   * waits for a whole section's hashing (the destination would find the
+   * source silent). The walk calls {@link ready} before it considers a page
+   * past {@link readyBelow}.
    */
-  async prepare(bitmap: DirtyBitmap): Promise<void> {
+  prepare(bitmap: DirtyBitmap): void {
     const h = this.#hasher;
+    this.#pre = false;
     if (!h || !this.#known) return;
     const words = bitmap.words, list = this.#list, noHash = this.#noHash;
     let n = 0;
@@ -226,15 +233,50 @@ export class HashDedupSource {
         if (!noHash.has(g)) list[n++] = g;
       }
     }
-    const t = this.#clock.nowMs();
-    await h.hash(list, n);
-    this.hashMs += this.#clock.nowMs() - t;
+    this.#listLen = n;
+    this.#kicked = 0;
+    this.#jobs = [];
+    this.readyBelow = n === 0 ? Infinity : 0;
     this.#pre = true;
+    this.#kick();
+    this.#kick();
+  }
+
+  /** Digests are ready for every listed page below this global page number. */
+  readyBelow = Infinity;
+  #listLen = 0;
+  #kicked = 0;
+  #jobs: { done: Promise<number>; end: number }[] = [];
+
+  #kick(): void {
+    if (this.#kicked >= this.#listLen) return;
+    const from = this.#kicked, to = Math.min(this.#listLen, from + HASH_BATCH_PAGES);
+    this.#kicked = to;
+    const t = this.#clock.nowMs();
+    const done = this.#hasher!.hash(this.#list.subarray(from, to), to - from).then(() =>
+      this.#clock.nowMs() - t
+    );
+    this.#jobs.push({ done, end: to });
+  }
+
+  /** Waits for the next batch of digests, and starts the one after. */
+  async ready(): Promise<void> {
+    const job = this.#jobs.shift();
+    if (!job) {
+      this.readyBelow = Infinity;
+      return;
+    }
+    this.hashMs += await job.done;
+    this.readyBelow = job.end >= this.#listLen ? Infinity : this.#list[job.end - 1] + 1;
+    this.#kick();
   }
 
   /** The section's walk is over: digests are computed inline again until the next {@link prepare}. */
-  endSection(): void {
+  async endSection(): Promise<void> {
+    for (const j of this.#jobs) await j.done;
+    this.#jobs = [];
     this.#pre = false;
+    this.readyBelow = Infinity;
   }
 
   /**

@@ -164,7 +164,7 @@ export class RamSender {
     const runMax = this.#staged ? COMPRESS_BATCH_PAGES : RUN_PAGES_MAX;
     // The last stage sends no hashes: a request for one could no longer be answered.
     const hs = lastStage ? null : this.#hash;
-    await hs?.prepare(this.#bitmap); // with workers: the section's digests, off the main loop
+    hs?.prepare(this.#bitmap); // with workers: the section's digests, off the main loop, a batch ahead
     const headBytes = await w.ramBegin(round);
     stats.bytes[K_OVERHEAD] += headBytes;
     const words = this.#bitmap.words;
@@ -209,6 +209,7 @@ export class RamSender {
             continue;
           }
         }
+        while (hs !== null && page >= hs.readyBelow) await hs.ready();
         if (hs !== null && hs.consider(page, b.bytes, inBlock * PAGE_SIZE)) {
           if (this.#runCount > 0) await this.#flushRun();
           if (w.free < HASH_RECORD_BYTES_MAX) await w.flush();
@@ -233,7 +234,7 @@ export class RamSender {
       }
     }
     if (this.#runCount > 0) await this.#flushRun();
-    hs?.endSection();
+    await hs?.endSection();
     const eosBytes = await w.ramEnd();
     stats.bytes[K_OVERHEAD] += eosBytes;
     if (this.wireBytesPerPage !== null && sectionPages > 0) {

@@ -322,7 +322,8 @@ export class RealWorld implements World {
     };
     await p.send({ type: "configure", config });
     const { port } = await p.box.wait("ready", {
-      timeoutMs: HELLO_TIMEOUT_MS,
+      // A destination that indexes a checkpoint (hashDedup) reads all of it before it is ready.
+      timeoutMs: config.checkpoint ? BOOT_TIMEOUT_MS : HELLO_TIMEOUT_MS,
       what: "the destination",
     });
     this.#destination = new RealDestination(this, p, port!);
