@@ -594,7 +594,11 @@ class RealSource implements SourcePeer {
     const done = p.box.wait("checkpointed", { timeoutMs: 120_000, what: "the source" });
     await p.send({ type: "checkpoint", path });
     const m = await done;
-    if (m.error) throw new Error(`The source could not save its checkpoint: ${m.error}`);
+    if (m.error) {
+      await Deno.remove(path).catch(() => {});
+      this.#w.checkpointPath = null;
+      throw new Error(`The source could not save its checkpoint: ${m.error}`);
+    }
   }
 
   async cont(): Promise<SourceJudgement | null> {
