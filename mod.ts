@@ -91,4 +91,9 @@ export type { CommitInfo, MachineDescription } from "./src/report/machine.ts";
 export { SimClock } from "./src/sim/sim_clock.ts";
 export { checkInvariants, drawScenario, swarmSeed } from "./src/swarm/swarm.ts";
 export type { DrawOptions, Violation } from "./src/swarm/swarm.ts";
-export type { SimSpec } from "./src/contract/types.ts";
+export type {
+  CheckpointSpec,
+  DestinationSpec,
+  HashStatsRecord,
+  SimSpec,
+} from "./src/contract/types.ts";

@@ -26,6 +26,8 @@ import { FreeView } from "../src/guest/free_view.ts";
 import { tcpLink } from "../src/net/link.ts";
 import { runDestination } from "../src/engine/destination.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
+import { loadCheckpoint } from "../src/engine/checkpoint_index.ts";
+import { fileAccess } from "../src/stream/checkpoint_file.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
 import {
   type DestinationSummary,
@@ -58,6 +60,11 @@ async function main(args: string[]): Promise<number> {
     return ram;
   };
   const preallocated = config.ram ? prepare(await preallocateRamInBackground(config.ram)) : null;
+  // hashDedup: the checkpoint is indexed before the destination is ready, as QEMU's -checkpoint at start.
+  const ck = config.checkpoint;
+  const checkpoint = ck && config.migration.capabilities.hashDedup
+    ? loadCheckpoint(() => fileAccess(ck.path), ck.format, systemClock)
+    : undefined;
   const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
   const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -87,6 +94,7 @@ async function main(args: string[]): Promise<number> {
     link,
     clock: systemClock,
     maxRamBytes: config.maxRamBytes,
+    checkpoint,
     createRam: (setup) => {
       if (preallocated) return checkLayout(preallocated, setup.blocks);
       return prepare(
@@ -120,6 +128,8 @@ async function main(args: string[]): Promise<number> {
   summary.receivedBytes = report.receivedBytes;
   summary.rounds = report.rounds;
   summary.decompressMs = report.decompressMs;
+  if (report.hash) summary.hash = report.hash;
+  checkpoint?.index?.close();
   let vcpu: Vcpu | null = null;
   let pages: Uint8Array = new Uint8Array(0);
   const ram: Ram | null = report.ram;

@@ -30,6 +30,8 @@ import { limitSocketBuffer } from "../src/net/socket_buffer.ts";
 import type { PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
 import { scenarioSeeds } from "../src/scenario/seeds.ts";
+import { ferryCheckpointPieces } from "../src/stream/checkpoint_file.ts";
+import { HashWorkers } from "../src/engine/hash_workers.ts";
 
 /** Runs the source side; `control` is null when run by hand. */
 async function main(args: string[]): Promise<number> {
@@ -107,6 +109,27 @@ async function main(args: string[]): Promise<number> {
     const free = report.outcome === "completed" ? stateNow?.free ?? null : null;
     return { pages, counter, intact, report, free, digestMs: systemClock.nowMs() - t };
   };
+  // A checkpoint of the guest (hashDedup), asked for during the warm-up: the guest paused while it is written.
+  if (control) {
+    const c = control;
+    c.wait("checkpoint").then(async (m) => {
+      let bytes = 0;
+      let error: string | undefined;
+      const wasRunning = vcpu.running;
+      if (wasRunning) await vcpu.pause();
+      try {
+        using f = await Deno.open(m.path, { write: true, create: true, truncate: true });
+        for (const piece of ferryCheckpointPieces(ram.blocks.map((b) => b.bytes))) {
+          for (let at = 0; at < piece.length;) at += await f.write(piece.subarray(at));
+          bytes += piece.length;
+        }
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      if (wasRunning) await vcpu.resume();
+      await c.send({ type: "checkpointed", bytes, ...(error ? { error } : {}) });
+    }, () => {});
+  }
   const quit = control
     ? Promise.race([control.wait("quit"), control.closed]).then(
       () => "quit" as const,
@@ -125,6 +148,10 @@ async function main(args: string[]): Promise<number> {
     seed: g.seeds.balloon,
     staticFree: g.workload.staticFree ?? [],
   });
+  // hashDedup: SHA-256 in workers over the shared guest RAM, one per core beside this loop.
+  const hasher = migration.capabilities.hashDedup
+    ? HashWorkers.start(ram, Math.max(1, navigator.hardwareConcurrency - 1))
+    : null;
   let report: SourceReport;
   for (;;) {
     const target = await next;
@@ -165,6 +192,7 @@ async function main(args: string[]): Promise<number> {
       clock: systemClock,
       config: migration,
       hints: hints?.source,
+      hasher,
       signal: control?.cancel.signal,
       hooks: {
         progress: (record) => void control?.send({ type: "progress", record }),
@@ -185,6 +213,7 @@ async function main(args: string[]): Promise<number> {
     if (!control) {
       await vcpu.stop();
       const { pages: _p, report: _r, free: _f, ...rest } = j;
+      hasher?.close();
       console.log(JSON.stringify({ ...report, ...rest, rssBytesMax: rss.stop() }, null, 2));
       return completed ? 0 : 1;
     }
@@ -223,6 +252,7 @@ async function main(args: string[]): Promise<number> {
   }
   const guestRunning = vcpu.running;
   await vcpu.stop();
+  hasher?.close();
   await control.send({ type: "result", source: report, rssBytesMax: rss.stop(), guestRunning });
   control.channel.close();
   return 0;

@@ -313,6 +313,69 @@ export interface Scenario {
   warmupMs?: number;
   /** Milliseconds the destination guest keeps running after resume before the run ends (default 100). */
   settleMs?: number;
+  /** What the destination holds before the migration (a checkpoint, for capability hashDedup). */
+  destination?: DestinationSpec;
+}
+
+/**
+ * A checkpoint the destination holds (capability `hashDedup`): a copy of this
+ * guest's RAM taken `atMs` after it starts running (before the migration), or
+ * a file, an ELF core in the layout of QEMU's `dump-guest-memory` or a Ferry
+ * checkpoint.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointSpec } from "./types.ts";
+ * const c: CheckpointSpec = { source: "file", path: "guest.elf", format: "elf" };
+ * ```
+ */
+export type CheckpointSpec =
+  | { source: "guest"; atMs: number }
+  | { source: "file"; path: string; format: "elf" | "ferry" };
+
+/**
+ * What the destination holds before the migration.
+ *
+ * @example
+ * ```ts
+ * import type { DestinationSpec } from "./types.ts";
+ * const d: DestinationSpec = { checkpoint: { source: "guest", atMs: 100 } };
+ * ```
+ */
+export interface DestinationSpec {
+  /** A checkpoint of the guest's memory (capability hashDedup). */
+  checkpoint?: CheckpointSpec;
+}
+
+/**
+ * Statistics of capability `hashDedup`. A figure its peer did not report is null.
+ *
+ * @example
+ * ```ts
+ * import type { HashStatsRecord } from "./types.ts";
+ * const h: HashStatsRecord = {
+ *   checkpointHits: 9, receivedHits: 1, unresolved: 0, sourceHashMs: 3, destinationHashMs: 2,
+ *   fallback: null,
+ * };
+ * ```
+ */
+export interface HashStatsRecord {
+  /** HASH records resolved from the destination's checkpoint. */
+  checkpointHits: number | null;
+  /** HASH records resolved from a page this migration had already put on the destination. */
+  receivedHits: number | null;
+  /** HASH records the destination could not resolve (it asked for the page in full). */
+  unresolved: number | null;
+  /** Milliseconds of the source's clock spent hashing pages. */
+  sourceHashMs: number | null;
+  /** Milliseconds of the destination's clock spent hashing during the migration. */
+  destinationHashMs: number | null;
+  /** Why the migration fell back to plain precopy (the checkpoint was unusable); null: it did not. */
+  fallback: string | null;
+  /** Distinct non-zero pages the destination indexed from its checkpoint. */
+  checkpointPages?: number | null;
+  /** Milliseconds the destination spent indexing its checkpoint (before the migration). */
+  checkpointIndexMs?: number | null;
 }
 
 /**
@@ -689,6 +752,8 @@ export interface Result {
   compression?: CompressionStatsRecord | null;
   /** Free-page hint statistics (with the capability freePageHints). */
   hints?: HintStats;
+  /** Checkpoint-assisted migration statistics (with the capability hashDedup). */
+  hash?: HashStatsRecord | null;
   /** Pages free in the guest's view at stop: their content does not count (the guest never reads them). */
   freePagesExcluded?: number;
   /** Pages the guest's balloon reported free while they were in use (a liar). */

@@ -31,6 +31,7 @@ import type { SourceReport } from "../engine/source.ts";
 
 import type { GuestConfig } from "../guest/replay.ts";
 import type { BlockSpec } from "../guest/ram.ts";
+import type { DestinationHashRecord } from "../engine/hash_dedup.ts";
 export type { GuestConfig };
 
 /** A peer's configuration. */
@@ -57,6 +58,8 @@ export interface PeerConfig {
    * (over a shaped link, so that it buffers what a real path would).
    */
   sendBufferBytes?: number;
+  /** Destination only: the checkpoint it indexes before it is ready (capability hashDedup). */
+  checkpoint?: { path: string; format: "elf" | "ferry" };
 }
 
 /** What the destination reports in its result. */
@@ -78,6 +81,8 @@ export interface DestinationSummary {
   endAtMs?: number;
   /** Held at `resume` and told to quit: the loaded guest was discarded, never resumed. */
   discarded?: boolean;
+  /** Capability hashDedup's counters (absent when the source did not ask for it). */
+  hash?: DestinationHashRecord;
 }
 
 /** A destination summary for a migration that never got anywhere (no stream, a dead peer). */
@@ -143,4 +148,8 @@ export type ControlMessage =
     /** Whether its guest's vCPU was still running when the runner said quit. */
     guestRunning?: boolean;
   }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** Source: save a Ferry checkpoint of the guest's RAM to `path` (destination.checkpoint). */
+  | { type: "checkpoint"; path: string }
+  /** Source: the checkpoint is saved (`error`: it could not be). */
+  | { type: "checkpointed"; bytes: number; error?: string };

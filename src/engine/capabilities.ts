@@ -170,7 +170,7 @@ const compressMethod = (v: unknown): "deflate" | "zstd" => {
  * @example
  * ```ts
  * import { CAPABILITIES } from "./capabilities.ts";
- * console.log(CAPABILITIES.map((c) => c.name)); // ["xbzrle", "compress", "freePageHints"]
+ * console.log(CAPABILITIES.map((c) => c.name)); // ["xbzrle", "compress", "freePageHints", "hashDedup"]
  * ```
  */
 export const CAPABILITIES = [
@@ -238,6 +238,19 @@ export const CAPABILITIES = [
       },
     ],
     conflicts: [],
+  },
+  {
+    name: "hashDedup",
+    doc:
+      "Checkpoint-assisted migration (seed 000, docs/hash_dedup.md): the destination indexes a checkpoint (destination.checkpoint) by SHA-256 and summarises it at setup; a page whose content it holds goes as its 32-byte hash, verified on arrival, and one it cannot resolve is asked for in full.",
+    parameters: [],
+    conflicts: [
+      {
+        with: "xbzrle",
+        why:
+          "XBZRLE's cache must hold exactly the destination's copy of a page, and a hash the destination cannot resolve leaves it another until the page is sent again",
+      },
+    ],
   },
 ] as const satisfies readonly CapabilityDecl<string>[];
 

@@ -21,6 +21,7 @@ import {
   ACK_FAILED,
   ACK_LOADED,
   CAP_COMPRESS,
+  CAP_HASH,
   CAP_XBZRLE,
   DEVICE_BYTES_MAX,
   DEVICE_HEAD_BYTES,
@@ -35,13 +36,21 @@ import {
 } from "../stream/format.ts";
 import { StreamReader, type StreamSetup } from "../stream/reader.ts";
 import { writeAck } from "../stream/ack.ts";
+import {
+  writeBeat,
+  writePageRequest,
+  writeSectionDone,
+  writeSummary,
+} from "../stream/return_path.ts";
+import type { HeldCheckpoint } from "./checkpoint_index.ts";
+import { type DestinationHashRecord, HashDedupDestination } from "./hash_dedup.ts";
 import { KindStats } from "./stats.ts";
 import type { CompressMethod } from "./compress.ts";
 import { decodeSetupParams } from "../stream/params.ts";
 import { RamLoader } from "./ram_loader.ts";
 
 /** Capability bits this destination reads. */
-const KNOWN_CAPS = CAP_XBZRLE | CAP_COMPRESS;
+const KNOWN_CAPS = CAP_XBZRLE | CAP_COMPRESS | CAP_HASH;
 
 /** Destination engine options. */
 export interface DestinationOptions {
@@ -53,6 +62,11 @@ export interface DestinationOptions {
   loadDevice(state: Uint8Array): void | Promise<void>;
   /** Largest guest accepted, in bytes. */
   maxRamBytes?: number;
+  /**
+   * Capability HASH: the checkpoint's index, or why there is none (a
+   * missing or unusable file: the migration falls back to plain precopy).
+   */
+  checkpoint?: HeldCheckpoint;
   hooks?: { phase?(phase: FaultPhase, round: number): Promise<void> | void };
 }
 
@@ -70,6 +84,8 @@ export interface DestinationReport {
   bytes: KindCounters;
   /** Clock milliseconds spent decompressing DEFLATE records (0 without compress). */
   decompressMs?: number;
+  /** Capability HASH's counters (absent when the source did not ask for it). */
+  hash?: DestinationHashRecord;
 }
 
 /** Runs the destination side of one migration. Never throws. */
@@ -84,6 +100,8 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
   let outcome: Outcome = "failed";
   let error: string | undefined;
   let loader: RamLoader | null = null;
+  let hash: HashDedupDestination | null = null;
+  let fallback: string | null = null;
   try {
     await r.header();
     firstByteAtMs = clock.nowMs();
@@ -117,11 +135,25 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       compress = params.compressMethod;
     }
     ram = options.createRam(setup);
+    if (setup.capabilities & CAP_HASH) {
+      if (setup.capabilities & CAP_XBZRLE) {
+        throw r.error("Setup asks for HASH and XBZRLE records together, which cannot be combined");
+      }
+      const ck = options.checkpoint ??
+        { index: null, reason: "the destination holds no checkpoint" };
+      fallback = ck.index ? null : ck.reason ?? "the destination holds no checkpoint";
+      hash = new HashDedupDestination(ram, ck.index, clock);
+      stats.reportHash = true;
+      await writeSummary(link, fallback ?? "", ck.index ? ck.index.prefixes() : new Uint32Array(0));
+    }
     loader = new RamLoader(ram, {
       stats,
       clock,
       xbzrle: (setup.capabilities & CAP_XBZRLE) !== 0,
       compress,
+      hash,
+      requestPage: (block, page) => writePageRequest(link, block, page),
+      beat: () => writeBeat(link),
     });
     let lastRound = -1;
     let sawDevice = false;
@@ -141,6 +173,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
         rounds = round;
         r.ramBegin();
         await loader.loadSection(r);
+        if (hash) await writeSectionDone(link, round);
       } else if (type === SECTION_DEVICE) {
         if (sawDevice) throw r.error("A second device-state section", at);
         await hooks.phase?.("device-state", lastRound);
@@ -165,6 +198,16 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       } else if (type === SECTION_END) {
         if (!sawDevice) throw r.error("End of stream before the device state", at);
         await r.verifyChecksum("the stream");
+        // Hashes never resolved and pages never sent in full since (hash_dedup.ts).
+        const wanted = hash?.wanted.count() ?? 0;
+        if (wanted > 0) {
+          throw r.error(
+            `${wanted} page(s) sent as a hash this destination could not resolve were never sent in full, the first at ${
+              pageAddress(ram, hash!.wanted.next(0))
+            }`,
+            at,
+          );
+        }
         // Torn pages never sent again (ram_loader.ts).
         const bad = loader.suspect.count();
         if (bad > 0) {
@@ -222,6 +265,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     pages: snap.pages,
     bytes: snap.bytes,
     decompressMs: loader?.decompressMs ?? 0,
+    ...(hash ? { hash: hash.record(fallback, options.checkpoint?.indexMs ?? null) } : {}),
   };
 }
 

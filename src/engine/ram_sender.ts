@@ -6,6 +6,8 @@
  * - a zero page: a ZERO record (one byte with NEXT addressing);
  * - with XBZRLE, after the bulk pass: what {@link XbzrleCachePolicy} says:
  *   nothing (unchanged), an XBZRLE record (a delta), or in full;
+ * - with hashDedup, before the last stage: a page whose content the
+ *   destination holds (hash_dedup.ts) goes as a HASH record, its SHA-256;
  * - in full: consecutive pages gather into a run, sent as one NORMAL record
  *   (up to `RUN_PAGES_MAX` pages, from guest RAM; runs of
  *   {@link DIRECT_PAGES_MIN} pages or more go to the link without a copy),
@@ -37,8 +39,10 @@ import { PAGE_SIZE, type Ram } from "../guest/ram.ts";
 import { RUN_PAGES_MAX } from "../stream/format.ts";
 import {
   deflateRecordBytesMax,
+  HASH_RECORD_BYTES_MAX,
   normalRecordBytesMax,
   writeDeflateRecord,
+  writeHashRecord,
   writeNormalRecord,
   writeXbzrleRecord,
   writeZeroRecord,
@@ -50,6 +54,7 @@ import { isZeroPage, PAGE_WORDS } from "./zero_page.ts";
 import {
   CompressStats,
   K_DEFLATE,
+  K_HASH,
   K_NORMAL,
   K_OVERHEAD,
   K_XBZRLE,
@@ -58,6 +63,7 @@ import {
 } from "./stats.ts";
 import { COMPRESS_BATCH_PAGES, type PageCompressor } from "./compress.ts";
 import type { XbzrleCachePolicy } from "./xbzrle_cache_policy.ts";
+import type { HashDedupSource } from "./hash_dedup.ts";
 
 /** Runs of at least this many pages go from guest RAM to the link without a copy. */
 export const DIRECT_PAGES_MIN = 16;
@@ -76,6 +82,8 @@ export interface RamSenderOptions {
   xbzrle?: XbzrleCachePolicy | null;
   /** The compressor (capability `compress`). */
   compressor?: PageCompressor | null;
+  /** What the destination holds (capability `hashDedup`). */
+  hash?: HashDedupSource | null;
 }
 
 /** Sends RAM sections. */
@@ -95,6 +103,7 @@ export class RamSender {
   #clock: Clock;
   #xbzrle: XbzrleCachePolicy | null;
   #compressor: PageCompressor | null;
+  #hash: HashDedupSource | null;
   #stage: Uint8Array;
   #xbzrleBytesMax: number;
   // The section being sent: the cache whose copies full pages go from, and whether they are staged.
@@ -115,6 +124,7 @@ export class RamSender {
     this.#clock = options.clock;
     this.#xbzrle = options.xbzrle ?? null;
     this.#compressor = options.compressor ?? null;
+    this.#hash = options.hash ?? null;
     const c = this.#compressor;
     this.compression = c ? new CompressStats(c.method, c.level) : null;
     const encoding = this.#xbzrle !== null || c !== null;
@@ -152,6 +162,9 @@ export class RamSender {
     this.#fromCache = keeps ? xb : null;
     this.#staged = this.#compressor !== null || keeps;
     const runMax = this.#staged ? COMPRESS_BATCH_PAGES : RUN_PAGES_MAX;
+    // The last stage sends no hashes: a request for one could no longer be answered.
+    const hs = lastStage ? null : this.#hash;
+    hs?.prepare(this.#bitmap); // with workers: the section's digests, off the main loop, a batch ahead
     const headBytes = await w.ramBegin(round);
     stats.bytes[K_OVERHEAD] += headBytes;
     const words = this.#bitmap.words;
@@ -196,6 +209,15 @@ export class RamSender {
             continue;
           }
         }
+        while (hs !== null && page >= hs.readyBelow) await hs.ready();
+        if (hs !== null && hs.consider(page, b.bytes, inBlock * PAGE_SIZE)) {
+          if (this.#runCount > 0) await this.#flushRun();
+          if (w.free < HASH_RECORD_BYTES_MAX) await w.flush();
+          const n = writeHashRecord(w, b.id, inBlock, hs.digest, 0);
+          stats.pages[K_HASH]++;
+          stats.bytes[K_HASH] += n;
+          continue;
+        }
         if (this.#runCount > 0) {
           if (
             this.#runBlock === b.id && this.#runStart + this.#runCount === inBlock &&
@@ -212,6 +234,7 @@ export class RamSender {
       }
     }
     if (this.#runCount > 0) await this.#flushRun();
+    await hs?.endSection();
     const eosBytes = await w.ramEnd();
     stats.bytes[K_OVERHEAD] += eosBytes;
     if (this.wireBytesPerPage !== null && sectionPages > 0) {

@@ -51,12 +51,14 @@ import type {
   ProgressRecord,
   XbzrleStatsRecord,
 } from "../contract/types.ts";
-import { ACK_LOADED, CAP_COMPRESS, CAP_XBZRLE } from "../stream/format.ts";
+import { ACK_LOADED, CAP_COMPRESS, CAP_HASH, CAP_XBZRLE } from "../stream/format.ts";
 import { encodeSetupParams } from "../stream/params.ts";
 import { StreamWriter } from "../stream/writer.ts";
-import { readAck } from "../stream/ack.ts";
+import { readReturnPath } from "../stream/return_path.ts";
 import type { MigrationConfig } from "./capabilities.ts";
-import { K_OVERHEAD, KindStats } from "./stats.ts";
+import { K_HASH, K_OVERHEAD, KindStats } from "./stats.ts";
+import { HashDedupSource, type SourceHashRecord } from "./hash_dedup.ts";
+import type { PageHasher } from "./hash_workers.ts";
 import { PageCompressor } from "./compress.ts";
 import type { HintSource, HintStats } from "./free_page_hints.ts";
 import { BandwidthEstimator } from "./bandwidth_estimator.ts";
@@ -113,6 +115,8 @@ export interface SourceOptions {
   cpuCostMs?: CpuCost;
   /** Where free-page hints come from (used when the capability `freePageHints` is on). */
   hints?: HintSource;
+  /** Hashing off the main loop (capability `hashDedup`; none: inline, as the simulator does). */
+  hasher?: PageHasher | null;
 }
 
 /** What the source reports. */
@@ -141,6 +145,8 @@ export interface SourceReport {
   compression?: CompressionStatsRecord | null;
   /** Free-page hint statistics (only with `freePageHints` and a hint source). */
   hints?: HintStats;
+  /** Checkpoint-assisted statistics of the source (only with `hashDedup`). */
+  hash?: SourceHashRecord;
 }
 
 /** Cancellation, as an error the engine recognises. */
@@ -156,7 +162,8 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const { guest, link, clock, config, hooks = {}, signal } = options;
   const ram = guest.ram;
   const caps = config.capabilities;
-  const stats = new KindStats();
+  const hashes = caps.hashDedup ? new HashDedupSource(ram, clock, options.hasher ?? null) : null;
+  const stats = new KindStats({ hash: hashes !== null });
   const startAtMs = clock.nowMs();
   let setupDoneAtMs = startAtMs;
   let stopAtMs: number | null = null;
@@ -191,6 +198,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
   const gate = async (bytes: number) => {
     if (signal?.aborted) throw new Cancelled(String(signal.reason ?? "cancelled"));
     if (peerFailure) throw new Error(peerFailure);
+    if (hashes?.badInput) throw new Error(`Destination sent ${hashes.badInput}`);
     const costMs = cpu ? cpu.chargeMs(stats, xbzrle ? xbzrle.stats.unchanged : 0) : 0;
     if (costMs > 0) await clock.sleep(costMs);
     const waitMs = limiter.delayMs(bytes, clock.nowMs());
@@ -206,10 +214,11 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     clock,
     xbzrle,
     compressor,
+    hash: hashes,
   });
 
   // The return path: read in the background, no timeout until the end is sent.
-  const ack = readAck(link).then((a) => {
+  const ack = readReturnPath(link, hashes?.handlers ?? {}).then((a) => {
     if (a && a.status !== ACK_LOADED) peerFailure = `Destination failed: ${a.message}`;
     return a;
   }, (e) => {
@@ -230,9 +239,11 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     hook: hooks.progress,
   });
   /** One pass while the guest runs, measured for the bandwidth estimate. */
+  let lastPass = 0;
   const sendPass = async (passRound: number) => {
     const t = clock.nowMs();
     const sent = w.offset;
+    lastPass = passRound;
     await sender.sendDirty(passRound);
     await w.flush();
     bandwidth.measure(w.offset - sent, clock.nowMs() - t);
@@ -249,11 +260,13 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     w.header();
     await w.setup({
       pageSize: PAGE_SIZE,
-      capabilities: (xbzrle ? CAP_XBZRLE : 0) | (compressor ? CAP_COMPRESS : 0),
+      capabilities: (xbzrle ? CAP_XBZRLE : 0) | (compressor ? CAP_COMPRESS : 0) |
+        (hashes ? CAP_HASH : 0),
       blocks: ram.blocks.map((b) => ({ name: b.name, pages: b.pages })),
       params: encodeSetupParams({ compressMethod: compressor?.method }),
     });
     stats.bytes[K_OVERHEAD] += w.offset;
+    if (hashes) await awaitSummary(hashes, w, ack, config.peerTimeoutMs, clock);
     dirty.markAll(); // everything goes in the bulk pass
     dirty.requestHints();
     progress.record("bulk", { round, dirtyPages: ram.totalPages, newlyDirty: 0 });
@@ -264,6 +277,7 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
 
     for (;;) {
       const newlyDirty = dirty.sync();
+      hashes?.takeRequests(dirty.bitmap); // pages the destination asked for go again, in full
       const dirtyPages = dirty.bitmap.count();
       round++;
       const r = progress.record("round", { round, dirtyPages, newlyDirty });
@@ -282,10 +296,23 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
 
     // Stop-and-copy: unlimited, from guest RAM, the XBZRLE cache left alone.
     await hooks.phase?.("stop-and-copy", round, w.offset);
+    // Every request of the sections sent must be in before the last sync (hash_dedup.ts).
+    // A destination busy resolving hashes beats; one silent for peerTimeoutMs fails the migration.
+    while (hashes?.active) {
+      const done = await timed(hashes.doneThrough(lastPass), config.peerTimeoutMs, clock);
+      if (done !== TIMEOUT) break;
+      if (peerFailure) throw new Error(peerFailure);
+      if (clock.nowMs() - hashes.heardAtMs >= config.peerTimeoutMs) {
+        throw new Error(
+          `The destination said nothing for ${config.peerTimeoutMs} ms before finishing RAM section ${lastPass}`,
+        );
+      }
+    }
     stopAtMs = clock.nowMs();
     guestStopped = true;
     const device = await guest.stop();
     const newlyDirty = dirty.syncStopped();
+    hashes?.takeRequests(dirty.bitmap);
     round++;
     progress.record("stop-and-copy", { round, dirtyPages: dirty.bitmap.count(), newlyDirty });
     limiter.lift();
@@ -353,7 +380,33 @@ export async function runSource(options: SourceOptions): Promise<SourceReport> {
     xbzrle: xbzrle ? xbzrle.stats.total(stats) : null,
     compression: sender.compression ? sender.compression.record() : null,
     ...(hints ? { hints } : {}),
+    ...(hashes ? { hash: hashes.record(stats.pages[K_HASH], stats.bytes[K_HASH]) } : {}),
   };
+}
+
+/**
+ * Sends the setup out and waits for the destination's checkpoint summary
+ * (capability HASH); a destination that fails first, or says nothing
+ * within `timeoutMs`, fails the migration.
+ */
+async function awaitSummary(
+  hashes: HashDedupSource,
+  w: StreamWriter,
+  ack: Promise<{ status: number; message: string } | null>,
+  timeoutMs: number,
+  clock: Clock,
+): Promise<void> {
+  await w.flush();
+  const failed = ack.then((a) => a ? `Destination failed: ${a.message}` : "The return path closed");
+  const got = await timed(
+    Promise.race([hashes.summary.then(() => null), failed]),
+    timeoutMs,
+    clock,
+  );
+  if (got === TIMEOUT) {
+    throw new Error(`No checkpoint summary from the destination within ${timeoutMs} ms`);
+  }
+  if (got !== null) throw new Error(got);
 }
 
 const TIMEOUT = Symbol("timeout");

@@ -15,7 +15,7 @@ import { PAGE_SIZE } from "../guest/ram.ts";
 import type { CompressionStatsRecord, KindCounters, XbzrleStatsRecord } from "../contract/types.ts";
 
 /** Record kinds counted; `overhead` is stream bytes outside page records (header, sections, device state). */
-export const STAT_KINDS = ["normal", "zero", "xbzrle", "deflate", "overhead"] as const;
+export const STAT_KINDS = ["normal", "zero", "xbzrle", "deflate", "overhead", "hash"] as const;
 /** A counted kind. */
 export type StatKind = (typeof STAT_KINDS)[number];
 
@@ -25,6 +25,13 @@ export class KindStats {
   readonly pages = new Float64Array(STAT_KINDS.length);
   /** Bytes by kind index. */
   readonly bytes = new Float64Array(STAT_KINDS.length);
+  /** Whether the `hash` kind (capability hashDedup) is reported. */
+  reportHash: boolean;
+
+  /** Counters; `hash` (capability hashDedup) is reported only when `options.hash` is set. */
+  constructor(options: { hash?: boolean } = {}) {
+    this.reportHash = options.hash ?? false;
+  }
 
   /** Adds pages and bytes to a kind. */
   add(kind: StatKind, pages: number, bytes: number): void {
@@ -45,6 +52,7 @@ export class KindStats {
     const pages: KindCounters = { total: 0, normal: 0, zero: 0 };
     const bytes: KindCounters = { total: 0, normal: 0, zero: 0 };
     STAT_KINDS.forEach((k, i) => {
+      if (k === "hash" && !this.reportHash) return;
       if (k !== "overhead") {
         pages[k] = this.pages[i];
         pages.total += this.pages[i];
@@ -57,7 +65,7 @@ export class KindStats {
 }
 
 /** Indexes of kinds, for hot paths that avoid string lookups. */
-export const K_NORMAL = 0, K_ZERO = 1, K_XBZRLE = 2, K_DEFLATE = 3, K_OVERHEAD = 4;
+export const K_NORMAL = 0, K_ZERO = 1, K_XBZRLE = 2, K_DEFLATE = 3, K_OVERHEAD = 4, K_HASH = 5;
 
 /**
  * XBZRLE counters beside the per-kind ones (the pages and bytes of XBZRLE

@@ -92,14 +92,30 @@ export async function runHarness(
   try {
     finish = await world.run(async () => {
       const t0 = clock.nowMs();
-      let destination = await world.startDestination(1, confirm);
+      // A checkpoint of this guest (hashDedup) is taken during the warm-up, before the destination starts.
+      const guestCheckpoint = s.checkpoint?.source === "guest" ? s.checkpoint : null;
+      let first: DestinationPeer | null = guestCheckpoint
+        ? null
+        : await world.startDestination(1, confirm);
       const source = await world.bootSource({
         sourceHolds: faults?.sourceHolds ?? [],
         byteMarks: faults?.byteMarks ?? [],
         log,
       });
       log(`guest running; warming up for ${s.warmupMs} ms`);
-      await clock.sleep(s.warmupMs);
+      if (guestCheckpoint) {
+        const bootAt = clock.nowMs();
+        await clock.sleep(guestCheckpoint.atMs);
+        // A copy that cannot be saved is not a failure: the destination holds none and says so (hash.fallback).
+        await source.saveCheckpoint().then(
+          () => log(`checkpoint of the guest saved at ${guestCheckpoint.atMs} ms`),
+          (e) => log(`checkpoint of the guest not saved: ${(e as Error).message}`),
+        );
+        first = await world.startDestination(1, confirm);
+        const left = s.warmupMs - (clock.nowMs() - bootAt);
+        if (left > 0) await clock.sleep(left);
+      } else await clock.sleep(s.warmupMs);
+      let destination: DestinationPeer = first!;
       const events: PeerEvents = {
         phase: async (phase, round, bytes) => {
           log(`source: ${phase}${phase === "round" ? ` ${round}` : ""}`);

@@ -178,6 +178,8 @@ export class RealWorld implements World {
   /** The first destination and the source, spawned together so that their start-up overlaps. */
   #early: Promise<[Process, Process]> | null = null;
   #lastDigestMs: number | null = null;
+  /** The guest's checkpoint file (hashDedup, destination.checkpoint source "guest"), removed at close. */
+  checkpointPath: string | null = null;
 
   private constructor(
     s: ResolvedScenario,
@@ -332,14 +334,40 @@ export class RealWorld implements World {
       maxRamBytes: s.ramBytes,
       ram: [{ name: "pc.ram", bytes: s.ramBytes }],
       ...(confirm ? { holdAt: ["resume" as const] } : {}),
+      ...this.#checkpointConfig(),
     };
     await p.send({ type: "configure", config });
     const { port } = await p.box.wait("ready", {
-      timeoutMs: HELLO_TIMEOUT_MS,
+      // A destination that indexes a checkpoint (hashDedup) reads all of it before it is ready.
+      timeoutMs: config.checkpoint ? BOOT_TIMEOUT_MS : HELLO_TIMEOUT_MS,
       what: "the destination",
     });
     this.#destination = new RealDestination(this, p, port!);
     return this.#destination;
+  }
+
+  /** The checkpoint a destination indexes before it is ready (hashDedup), as its configuration. */
+  #checkpointConfig(): Pick<PeerConfig, "checkpoint"> {
+    const c = this.#s.checkpoint;
+    if (!c || !this.#s.migration.capabilities.hashDedup) return {};
+    if (c.source === "file") {
+      // The peers may run elsewhere in the file system's view: the path as the runner sees it.
+      const path = c.path.startsWith("/") ? c.path : `${Deno.cwd()}/${c.path}`;
+      return { checkpoint: { path, format: c.format } };
+    }
+    // A guest checkpoint never saved: a path that does not exist, reported as such by the destination.
+    return {
+      checkpoint: {
+        path: this.checkpointPath ?? "(the guest's checkpoint was not saved)",
+        format: "ferry",
+      },
+    };
+  }
+
+  /** A fresh file for the guest's checkpoint, removed at close. */
+  async checkpointFile(): Promise<string> {
+    this.checkpointPath ??= await Deno.makeTempFile({ prefix: "ferry-checkpoint-" });
+    return this.checkpointPath;
   }
 
   /** The link of attempt `n`: the peers directly, the shaping proxy, or the kernel's veth pair. */
@@ -420,9 +448,14 @@ export class RealWorld implements World {
     await Promise.all(this.#proxies.map((p) => p.close()));
     await this.#kernel?.close();
     if (this.#tmpDir) await Deno.remove(this.#tmpDir, { recursive: true }).catch(() => {});
+    const ck = this.checkpointPath;
+    if (ck) await Deno.remove(ck).catch(() => {});
     return {
       processesLeft: this.#processes.filter((p) => peerAlive(p.pid)).map((p) => p.pid),
-      tempFilesLeft: this.#tmpDir && pathExists(this.#tmpDir) ? [this.#tmpDir] : [],
+      tempFilesLeft: [
+        ...(this.#tmpDir && pathExists(this.#tmpDir) ? [this.#tmpDir] : []),
+        ...(ck && pathExists(ck) ? [ck] : []),
+      ],
       namespacesLeft: this.#kernel && !(await this.#kernel.removed())
         ? Object.values(this.#kernel.namespaces)
         : [],
@@ -569,6 +602,19 @@ class RealSource implements SourcePeer {
       return { report, endAtMs: report.endAtMs, judged: judgement(d) };
     })();
     return { outcome, end };
+  }
+
+  async saveCheckpoint(): Promise<void> {
+    const p = this.process;
+    const path = await this.#w.checkpointFile();
+    const done = p.box.wait("checkpointed", { timeoutMs: 120_000, what: "the source" });
+    await p.send({ type: "checkpoint", path });
+    const m = await done;
+    if (m.error) {
+      await Deno.remove(path).catch(() => {});
+      this.#w.checkpointPath = null;
+      throw new Error(`The source could not save its checkpoint: ${m.error}`);
+    }
   }
 
   async cont(): Promise<SourceJudgement | null> {

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { hashResult } from "./hash_result.ts";
 import type { DestinationSummary } from "../control/protocol.ts";
 import type { SourceReport } from "../engine/source.ts";
 import { type DigestComparison, evaluateExpectations } from "./checker.ts";
@@ -134,6 +135,16 @@ export function buildResult(s: ResolvedScenario, f: RunFacts): Result {
     ...f.extra,
   };
   if (src.hints) result.hints = src.hints;
+  if (s.migration.capabilities.hashDedup) {
+    result.hash = hashResult(src.hash, dst?.hash);
+    if (s.mode === "real") {
+      wall.hash = {
+        sourceHashMs: result.hash.sourceHashMs,
+        destinationHashMs: result.hash.destinationHashMs,
+        checkpointIndexMs: result.hash.checkpointIndexMs,
+      };
+    }
+  }
   if (cmp?.freePagesExcluded !== undefined) {
     result.freePagesExcluded = cmp.freePagesExcluded;
     result.memoryCheck += ", on the pages the guest holds in use";

@@ -46,6 +46,8 @@ import { type HintWiring, startHintSource } from "../guest/hint_wiring.ts";
 import { runSource, type SourceReport } from "../engine/source.ts";
 import type { CpuCost } from "../engine/cpu_cost.ts";
 import { type DestinationReport, runDestination } from "../engine/destination.ts";
+import { type HeldCheckpoint, loadCheckpoint } from "../engine/checkpoint_index.ts";
+import { ferryCheckpointPieces, fileAccess, memoryAccess } from "../stream/checkpoint_file.ts";
 import { emptyDestinationSummary } from "../control/protocol.ts";
 import type { FaultTargets } from "../faults/inject.ts";
 import { triggerLink } from "../faults/trigger_link.ts";
@@ -84,6 +86,8 @@ export class SimWorld implements World {
   #link: SimLinkPair | null = null;
   #source: SimSource | null = null;
   #destination: SimDestination | null = null;
+  /** The checkpoint destinations hold (hashDedup): a copy of the guest saved in memory, or a file. */
+  checkpointBytes: Uint8Array | null = null;
 
   /** A world for `s` (already resolved). */
   constructor(s: ResolvedScenario) {
@@ -168,7 +172,7 @@ export class SimWorld implements World {
     const ram = n === 1 && this.#firstDstRamReady
       ? this.#firstDstRamReady
       : preallocateRam(this.#guest.blocks);
-    this.#destination = new SimDestination(this, ram);
+    this.#destination = new SimDestination(this, ram, heldCheckpoint(this));
     return Promise.resolve(this.#destination);
   }
 
@@ -251,6 +255,19 @@ class SimSource implements SourcePeer {
 
   get alive(): boolean {
     return !this.killed;
+  }
+
+  /** Copies the guest's RAM into the world's checkpoint, in one step of the virtual clock. */
+  saveCheckpoint(): Promise<void> {
+    const pieces = ferryCheckpointPieces(this.#ram.blocks.map((b) => b.bytes));
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    this.#w.checkpointBytes = out;
+    return Promise.resolve();
   }
 
   migrate(_n: number, events: PeerEvents): SourceAttempt {
@@ -366,10 +383,12 @@ class SimDestination implements DestinationPeer {
   #resumeAtMs: number | null = null;
   #vcpu: SimVcpu | null = null;
   #discarded = false;
+  #checkpoint: HeldCheckpoint | undefined;
 
-  constructor(w: SimWorld, ram: Ram) {
+  constructor(w: SimWorld, ram: Ram, checkpoint: HeldCheckpoint | undefined) {
     this.#w = w;
     this.#ram = ram;
+    this.#checkpoint = checkpoint;
     this.#engine = new Promise((r) => (this.#started = r));
   }
 
@@ -380,6 +399,7 @@ class SimDestination implements DestinationPeer {
       link,
       clock: this.#w.clock,
       maxRamBytes: s.ramBytes,
+      checkpoint: this.#checkpoint,
       createRam: (setup) => checkLayout(this.#ram, setup.blocks),
       loadDevice: (bytes) => {
         this.#state = decodeDeviceState(bytes).workload;
@@ -418,6 +438,7 @@ class SimDestination implements DestinationPeer {
 
   async quit(): Promise<DestinationFinal> {
     const d = this.#done ? await this.#done : null;
+    this.#checkpoint?.index?.close();
     const guestRunning = !this.killed && (this.#vcpu?.running ?? false);
     const touches = this.#vcpu?.stop()?.touches ?? 0;
     const summary = emptyDestinationSummary(
@@ -431,6 +452,7 @@ class SimDestination implements DestinationPeer {
       summary.receivedBytes = d.receivedBytes;
       summary.rounds = d.rounds;
       summary.decompressMs = d.decompressMs;
+      if (d.hash) summary.hash = d.hash;
     }
     summary.resumeAtMs = this.#resumeAtMs;
     summary.touchesAfterResume = this.#vcpu && this.#state ? touches - this.#state.touches : 0;
@@ -467,4 +489,22 @@ function cpuCostPort(us: ResolvedScenario["sim"]["cpuCostUs"]): CpuCost | undefi
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The checkpoint a new destination holds (hashDedup): the guest's copy in
+ * memory, or the scenario's file, indexed on the virtual clock (no time
+ * passes); undefined when the scenario names none.
+ */
+function heldCheckpoint(w: SimWorld): HeldCheckpoint | undefined {
+  const c = w.scenario.checkpoint;
+  if (!c || !w.scenario.migration.capabilities.hashDedup) return undefined;
+  if (c.source === "guest") {
+    const bytes = w.checkpointBytes;
+    if (!bytes) {
+      return { index: null, reason: "the guest's checkpoint was not saved", indexMs: null };
+    }
+    return loadCheckpoint(() => memoryAccess(bytes), "ferry", w.clock);
+  }
+  return loadCheckpoint(() => fileAccess(c.path), c.format, w.clock);
 }

@@ -23,6 +23,8 @@ import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
 import { nearest } from "../util/nearest.ts";
 import type {
   BalloonBehaviour,
+  CheckpointSpec,
+  DestinationSpec,
   Expectations,
   FaultSpec,
   FaultTrigger,
@@ -72,6 +74,8 @@ export interface ResolvedScenario {
   warmupMs: number;
   /** Milliseconds the destination guest keeps running after resume (default 100). */
   settleMs: number;
+  /** The checkpoint the destination holds (`destination.checkpoint`), or null. */
+  checkpoint: CheckpointSpec | null;
   /** The scenario as given, for the record. */
   source: Scenario;
 }
@@ -155,6 +159,14 @@ export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
     expect: true,
     warmupMs: true,
     settleMs: true,
+    destination: true,
+  }),
+  destination: keys<DestinationSpec>({ checkpoint: true }),
+  "destination.checkpoint": keys<CheckpointSpec>({
+    source: true,
+    atMs: true,
+    path: true,
+    format: true,
   }),
   guest: keys<GuestSpec>({
     ram: true,
@@ -450,6 +462,16 @@ export function resolveScenario(
     errors.push(`settleMs: must be a number of milliseconds >= 0, got ${JSON.stringify(settleMs)}`);
   }
 
+  const checkpoint = resolveCheckpoint(s.destination, warmupMs, errors);
+  if (migration.capabilities.hashDedup && !checkpoint) {
+    warnings.push(
+      "migration.capabilities.hashDedup: destination.checkpoint is absent: the destination holds nothing, plain precopy",
+    );
+  }
+  if (checkpoint && !migration.capabilities.hashDedup) {
+    warnings.push("destination.checkpoint: unused, capability hashDedup is off");
+  }
+
   if (errors.length) return { errors, warnings };
   return {
     errors,
@@ -473,6 +495,7 @@ export function resolveScenario(
       expect,
       warmupMs,
       settleMs,
+      checkpoint,
       source: s,
     },
   };
@@ -691,4 +714,50 @@ function resolveSim(spec: unknown, errors: string[]): ResolvedScenario["sim"] {
     } else out.cpuCostUs[k as CostKind] = v;
   }
   return out;
+}
+
+/** Resolves `destination.checkpoint`: a copy of the guest taken during the warm-up, or a file. */
+function resolveCheckpoint(
+  spec: unknown,
+  warmupMs: number,
+  errors: string[],
+): CheckpointSpec | null {
+  const d = objectAt(spec, "destination", "destination", errors) as DestinationSpec;
+  if (d.checkpoint === undefined) return null;
+  const where = "destination.checkpoint";
+  const c = objectAt(d.checkpoint, where, where, errors) as Record<string, unknown>;
+  if (c.source === "guest") {
+    for (const k of ["path", "format"]) {
+      if (k in c) errors.push(`${where}.${k}: only with source "file"`);
+    }
+    const atMs = c.atMs;
+    if (typeof atMs !== "number" || !Number.isFinite(atMs) || atMs < 0) {
+      errors.push(
+        `${where}.atMs: must be a number of milliseconds >= 0, got ${JSON.stringify(atMs)}`,
+      );
+      return null;
+    }
+    if (typeof warmupMs === "number" && !(atMs < warmupMs)) {
+      errors.push(
+        `${where}.atMs: ${atMs} must be less than warmupMs (${warmupMs}): the copy is taken before the migration starts`,
+      );
+      return null;
+    }
+    return { source: "guest", atMs };
+  }
+  if (c.source === "file") {
+    if ("atMs" in c) errors.push(`${where}.atMs: only with source "guest"`);
+    const ok = typeof c.path === "string" && c.path.length > 0;
+    if (!ok) {
+      errors.push(`${where}.path: must be a non-empty string, got ${JSON.stringify(c.path)}`);
+    }
+    const format = c.format;
+    if (format !== "elf" && format !== "ferry") {
+      errors.push(`${where}.format: must be "elf" or "ferry", got ${JSON.stringify(format)}`);
+      return null;
+    }
+    return ok ? { source: "file", path: c.path as string, format } : null;
+  }
+  errors.push(`${where}.source: must be "guest" or "file", got ${JSON.stringify(c.source)}`);
+  return null;
 }

@@ -79,6 +79,16 @@ const UNKNOWN_KEYS: { shape: string; patch: Record<string, unknown>; error: stri
     patch: { expect: { downtimeMax: 1 } },
     error: "expect.downtimeMax: unknown field (did you mean downtimeMsMax?)",
   },
+  {
+    shape: "destination",
+    patch: { destination: { checkpoints: {} } },
+    error: "destination.checkpoints: unknown field (did you mean checkpoint?)",
+  },
+  {
+    shape: "destination.checkpoint",
+    patch: { destination: { checkpoint: { source: "guest", atMs: 1, atMS: 2 } } },
+    error: "destination.checkpoint.atMS: unknown field (did you mean atMs?)",
+  },
 ];
 
 Deno.test("validate: the base scenario of these tests is valid", () => {
@@ -104,7 +114,7 @@ Deno.test("validate: every unknown key is listed at once, at every depth", () =>
     expect: { downtimeMax: 1, bytesMax: 10 },
   });
   assertEquals(errors, [
-    "colour: unknown field (known: name, description, seed, mode, guest, migration, network, faults, retry, sim, expect, warmupMs, settleMs)",
+    "colour: unknown field (known: name, description, seed, mode, guest, migration, network, faults, retry, sim, expect, warmupMs, settleMs, destination)",
     'guest["ram size"]: unknown field (known: ram, fill, freeRatio, balloon, staticFreeMap, workload)',
     "guest.workload.speed: unknown field (known: kind, dirtyRate, writeBytes, hotsetRatio, hotsetProbability)",
     "migration.parameter: unknown field (did you mean parameters?)",

@@ -83,6 +83,13 @@ export interface SourcePeer {
   cont(): Promise<SourceJudgement | null>;
   /** Ends the source; resolves with what it knows at the end. Never rejects. */
   quit(): Promise<SourceFinal>;
+  /**
+   * Saves a Ferry checkpoint of the guest's RAM as it stands, the guest
+   * paused meanwhile (`destination.checkpoint` with source "guest"); the
+   * world hands it to every destination it starts afterwards (and removes
+   * it at close). Rejects when it could not be saved.
+   */
+  saveCheckpoint(): Promise<void>;
   /** Killed by a fault. */
   readonly killed: boolean;
   /** Whether the source can still take another attempt. */

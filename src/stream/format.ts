@@ -7,7 +7,7 @@
  * header    := magic:u32 = 0x46455259 ("FERY")  version:u16 = 2  flags:u16 = 0
  * setup     := 0x01 pageSize:u32 capabilities:u32 blockCount:u16 block{blockCount}
  *              paramsLen:u16 params:msgpack[paramsLen]
- *   capabilities := bit 0 XBZRLE | bit 1 COMPRESS (other bits: refused)
+ *   capabilities := bit 0 XBZRLE | bit 1 COMPRESS | bit 2 HASH (other bits: refused)
  *   params  := empty, or a msgpack map (stream/params.ts): compressMethod "deflate" | "zstd"
  * block     := nameLen:u8 name:ascii[nameLen] pages:u32
  * ram       := 0x02 round:u32 record* eos
@@ -25,6 +25,8 @@
  *   kind 4 DEFLATE payload := count:u16 len:u32 data:u8[len]   (capability COMPRESS: count consecutive
  *                  pages, 1..256, compressed together with the setup's compressMethod; len 1..count*pageSize-1;
  *                  see engine/compress.ts)
+ *   kind 5 HASH    payload := sha256:u8[32]              (capability HASH: the page's SHA-256; the
+ *                  destination copies a page it holds with that content, verified; see engine/hash_dedup.ts)
  * eos       := 0x00 crc:u32                              (kind 0, addressing 0: end of section)
  * device    := 0x03 len:u32 state:msgpack[len] crc:u32   (at most 1 MiB)
  * end       := 0x04 crc:u32
@@ -48,6 +50,15 @@
  * The return path (destination to source, on the same connection):
  * ```
  * ack       := 0x81 status:u8 (0 loaded, 1 failed) len:u16 message:utf8[len]
+ * summary   := 0x82 reasonLen:u16 reason:utf8[reasonLen] count:u32 prefix:u64[count]
+ *              (capability HASH, once, after the setup: the first 8 bytes of the SHA-256 of every
+ *              distinct page the destination's checkpoint holds; a reason: no checkpoint, plain precopy)
+ * request   := 0x83 block:u16 page:u32                   (HASH: a hash the destination could not
+ *              resolve; the source sends the page in full)
+ * done      := 0x84 round:u32                            (HASH: every record of that RAM section was
+ *              handled, its requests sent before this)
+ * beat      := 0x85                                      (HASH: the destination resolved another 4096
+ *              hashes; it is busy, not silent)
  * ```
  *
  * @example
@@ -74,6 +85,8 @@ export const SECTION_SETUP = 0x01,
 
 /** Record kinds (flags bits 0-4). */
 export const KIND_EOS = 0, KIND_ZERO = 1, KIND_NORMAL = 2, KIND_XBZRLE = 3, KIND_DEFLATE = 4;
+/** Record kind of a page sent as its SHA-256 (capability HASH). */
+export const KIND_HASH = 5;
 /** Mask of the kind bits. */
 export const KIND_MASK = 0x1f;
 /** Addressing modes (flags bits 6-7). */
@@ -92,19 +105,32 @@ export const PARAMS_BYTES_MAX = 16 * 1024;
 
 /** Return-path message: the destination's verdict. */
 export const RP_ACK = 0x81;
+/** Return-path messages of capability HASH: the checkpoint summary, a page request, a section done. */
+export const RP_HASH_SUMMARY = 0x82, RP_PAGE_REQUEST = 0x83, RP_SECTION_DONE = 0x84, RP_BEAT = 0x85;
+/** HASH records the destination resolves between two beats. */
+export const HASH_BEAT_RECORDS = 4096;
 /** Ack statuses. */
 export const ACK_LOADED = 0, ACK_FAILED = 1;
 
 /** Capability bits in the setup section. */
-export const CAP_XBZRLE = 1 << 0, CAP_COMPRESS = 1 << 1;
+export const CAP_XBZRLE = 1 << 0, CAP_COMPRESS = 1 << 1, CAP_HASH = 1 << 2;
 
 /** Names of record kinds, for statistics. */
-export const KIND_NAMES = ["eos", "zero", "normal", "xbzrle", "deflate"] as const;
+export const KIND_NAMES = ["eos", "zero", "normal", "xbzrle", "deflate", "hash"] as const;
 
 /** Return-path ack head: type, status and message length (`0x81 status:u8 len:u16`). */
 export const ACK_HEAD_BYTES = 4;
 /** Longest ack message and abort reason, in bytes of UTF-8 (longer ones are cut). */
 export const MESSAGE_BYTES_MAX = 1024;
+
+/** A SHA-256 digest: a HASH record's payload. */
+export const HASH_BYTES = 32;
+/** A summary entry: the first bytes of a SHA-256. */
+export const HASH_PREFIX_BYTES = 8;
+/** The summary's head after its type: reason length (the reason and the count follow). */
+export const SUMMARY_REASON_LEN_BYTES = 2, SUMMARY_COUNT_BYTES = 4;
+/** Most entries a summary may carry (a 64 GiB checkpoint of distinct pages). */
+export const SUMMARY_ENTRIES_MAX = 16 * 1024 * 1024;
 
 /** Widths of the stream's fields, in bytes (see the grammar above). */
 export const TYPE_BYTES = 1, // a section type, or a record's flags
@@ -148,3 +174,9 @@ export const ADDR_BLOCK_BYTES = PAGE_INDEX_BYTES;
 export const RECORD_HEAD_BYTES_MAX = TYPE_BYTES + ADDR_FULL_BYTES;
 /** A DEFLATE record's payload head: count and length. */
 export const DEFLATE_HEAD_BYTES = COUNT_BYTES + DEFLATE_LEN_BYTES;
+/** A return-path page request (HASH): type, block and page. */
+export const PAGE_REQUEST_BYTES = TYPE_BYTES + BLOCK_ID_BYTES + PAGE_INDEX_BYTES;
+/** A return-path section done (HASH): type and round. */
+export const SECTION_DONE_BYTES = TYPE_BYTES + ROUND_BYTES;
+/** A HASH record's most bytes: head and digest. */
+export const HASH_RECORD_BYTES = RECORD_HEAD_BYTES_MAX + HASH_BYTES;

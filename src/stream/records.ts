@@ -16,6 +16,7 @@
  * | NORMAL  | 1..7     | count:u16 pad data:u8[count*4096] crc:u32[count] | {@link normalRecordBytesMax} |
  * | XBZRLE  | 1..7     | len:u16 data:u8[len]                       | {@link xbzrleRecordBytesMax}  |
  * | DEFLATE | 1..7     | count:u16 len:u32 data:u8[len]             | {@link deflateRecordBytesMax} |
+ * | HASH    | 1..7     | sha256:u8[32]                              | {@link HASH_RECORD_BYTES_MAX} |
  *
  * Sections (header, setup, RAM head and end, device state, end, abort) are
  * written by {@link StreamWriter}'s methods, sized from the same widths.
@@ -37,7 +38,10 @@ import {
   COUNT_BYTES,
   CRC_BYTES,
   DEFLATE_HEAD_BYTES,
+  HASH_BYTES,
+  HASH_RECORD_BYTES,
   KIND_DEFLATE,
+  KIND_HASH,
   KIND_NORMAL,
   KIND_XBZRLE,
   KIND_ZERO,
@@ -130,4 +134,35 @@ export function writeDeflateRecord(
   w.u32(packed.length);
   w.copy(packed, 0, packed.length);
   return head + DEFLATE_HEAD_BYTES + packed.length;
+}
+
+/** Most bytes of a HASH record: its head and the digest. */
+export const HASH_RECORD_BYTES_MAX = HASH_RECORD_BYTES;
+
+/**
+ * Writes a HASH record for `page` of `block`: the page's SHA-256, the
+ * {@link HASH_BYTES} bytes of `digest` from `off`. Room for
+ * {@link HASH_RECORD_BYTES_MAX} must have been made. Returns its length.
+ *
+ * @example
+ * ```ts
+ * import { memoryLinkPair } from "../net/link.ts";
+ * import { StreamWriter } from "./writer.ts";
+ * import { writeHashRecord } from "./records.ts";
+ * const [a] = memoryLinkPair();
+ * const w = new StreamWriter(a);
+ * await w.ramBegin(0);
+ * console.log(writeHashRecord(w, 0, 3, new Uint8Array(32), 0)); // 39
+ * ```
+ */
+export function writeHashRecord(
+  w: StreamWriter,
+  block: number,
+  page: number,
+  digest: Uint8Array,
+  off: number,
+): number {
+  const head = w.recordHead(KIND_HASH, block, page, 1);
+  w.copy(digest, off, HASH_BYTES);
+  return head + HASH_BYTES;
 }

@@ -174,7 +174,7 @@ Deno.test("malformed streams fail with what and where", async (t) => {
     ["unknown version", (_, v) => v.setUint16(4, 9), /Unsupported stream version 9/],
     ["page size", (_, v) => v.setUint32(SETUP + 1, 512), /Page size 512/],
     ["no blocks", (_, v) => v.setUint16(SETUP + 9, 0), /Block count 0/],
-    ["unknown capability bit", (_, v) => v.setUint32(SETUP + 5, 0x404), /capabilities 0x404/],
+    ["unknown capability bit", (_, v) => v.setUint32(SETUP + 5, 0x408), /capabilities 0x408/],
     [
       "record kind not negotiated",
       (b) => void (b[RAM_AT + 5] = 3),

@@ -248,7 +248,11 @@ export function drawScenario(
     faults.push(f);
   }
   const retry = faults.length > 0 && chance(0.3);
-  const warmupMs = pick([0, 50, 200]);
+  // hashDedup needs a checkpoint on the destination: this guest's, taken during the warm-up.
+  const warmupMs = capabilities.hashDedup ? pick([50, 200]) : pick([0, 50, 200]);
+  const destination = capabilities.hashDedup
+    ? { checkpoint: { source: "guest" as const, atMs: pick([0, warmupMs / 2, warmupMs - 1]) } }
+    : null;
   return {
     name: `swarm-${seedText}-${index}`,
     description: `drawn by the seed swarm (seed ${seedText}, draw ${index})`,
@@ -261,6 +265,7 @@ export function drawScenario(
     ...(retry ? { retry: true } : {}),
     warmupMs,
     settleMs: 50,
+    ...(destination ? { destination } : {}),
   };
 }
 
@@ -535,6 +540,23 @@ export const INVARIANTS: readonly Invariant[] = [
     ),
   },
   ...BALLOON_BEHAVIOURS.map(hintProperty),
+  {
+    // hashDedup (issue 12): every HASH record was resolved from the checkpoint or a received page, or asked for again.
+    name: "every hash resolved or asked for",
+    judge: withResult((s, r) => {
+      if (!s.migration?.capabilities?.hashDedup || r.outcome !== "completed") return NOT_CONCERNED;
+      const h = r.hash, sent = r.pages?.hash;
+      if (!h || sent === undefined || h.checkpointHits === null || h.receivedHits === null) {
+        return notJudged("hash statistics not reported");
+      }
+      if (h.fallback !== null) return broken(`fell back to plain precopy: ${h.fallback}`);
+      const seen = h.checkpointHits + h.receivedHits + (h.unresolved ?? 0);
+      return holds(
+        seen === sent,
+        `${sent} HASH records sent, ${h.checkpointHits} + ${h.receivedHits} resolved and ${h.unresolved} unresolved`,
+      );
+    }),
+  },
   {
     name: "nothing left behind",
     judge: withResult((s, r) => {
