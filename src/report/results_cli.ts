@@ -393,7 +393,7 @@ export function mergeMain(args: string[]): number {
     console.log(
       `batch ${b.batch}${b.suite ? ` (${b.suite})` : ""}: shards ${
         b.present.join(", ")
-      } of ${b.shards}`,
+      } of ${b.shards} present`,
     );
   }
   console.log(`${into}: ${m.total} runs (${m.added} added)`);
