@@ -313,6 +313,27 @@ export interface Scenario {
   warmupMs?: number;
   /** Milliseconds the destination guest keeps running after resume before the run ends (default 100). */
   settleMs?: number;
+  /** Where each peer runs (real mode; default both `"local"`). */
+  hosts?: HostsSpec;
+}
+
+/**
+ * Where each peer runs: `"local"`, `"netns:NAME"` (an existing network
+ * namespace on this machine) or `"ssh://[user@]host[:port][/path]"` (another
+ * host, over ssh; `path` is the Ferry checkout there, by default the
+ * runner's own path). docs/hosts.md describes it.
+ *
+ * @example
+ * ```ts
+ * import type { HostsSpec } from "./types.ts";
+ * const h: HostsSpec = { source: "ssh://ci@10.0.0.7", destination: "ssh://ci@10.0.0.8" };
+ * ```
+ */
+export interface HostsSpec {
+  /** Default `"local"`. */
+  source?: string;
+  /** Default `"local"`. */
+  destination?: string;
 }
 
 /**
@@ -718,7 +739,13 @@ export interface Result {
     events: { atMs: number; what: string }[];
   };
   /** What the run left behind after the runner cleaned up (all empty when clean). */
-  cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
+  cleanup?: {
+    processesLeft: number[];
+    tempFilesLeft: string[];
+    namespacesLeft: string[];
+    /** Peers or files left on other hosts (`hosts`), as `host: what`; absent when none. */
+    remoteLeft?: string[];
+  };
   /** Further figures, by capability or mode. */
   [key: string]: unknown;
 }
