@@ -49,7 +49,7 @@ interface Lab {
   close(): Promise<string[]>;
 }
 
-async function must(r: { exitCode: number | null; stderr: string }, what: string) {
+function must(r: { exitCode: number | null; stderr: string }, what: string): void {
   if (r.exitCode !== 0) throw new Error(`${what}: ${r.stderr.trim()}`);
 }
 

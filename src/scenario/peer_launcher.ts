@@ -240,6 +240,7 @@ class SshLauncher implements PeerLauncher {
   #dir: string;
   #children: { child: Deno.ChildProcess; writer: WritableStreamDefaultWriter<Uint8Array> }[] = [];
   static #n = 0;
+  static #checked = new Map<string, Promise<void>>();
 
   constructor(readonly placement: HostPlacement & { kind: "ssh" }, readonly role: string) {
     this.label = formatHost(placement);
@@ -277,6 +278,24 @@ class SshLauncher implements PeerLauncher {
   async prepare(o: { controlSocket: string | null }): Promise<void> {
     if (!o.controlSocket) throw new Error("a peer over ssh needs the control socket");
     this.#localSocket = o.controlSocket;
+    // One check per host and checkout for the life of the runner (a matrix runs many cases).
+    const key = `${this.label} ${this.#dir}`;
+    let check = SshLauncher.#checked.get(key);
+    if (!check) {
+      check = this.#checkCode();
+      SshLauncher.#checked.set(key, check);
+      check.catch(() => SshLauncher.#checked.delete(key));
+    }
+    await check;
+    const n = ++SshLauncher.#n;
+    this.#remoteSocket = `/tmp/ferry-ctl-${Deno.pid}-${this.role}-${n}-${
+      crypto.getRandomValues(new Uint32Array(1))[0].toString(36)
+    }.sock`;
+    this.controlAddress = `unix:${this.#remoteSocket}`;
+  }
+
+  /** The remote checkout runs the runner's code: same commit, same local changes. */
+  async #checkCode(): Promise<void> {
     const [remote, local] = await Promise.all([
       this.#run(
         `${CODE_ID_SCRIPT(this.#dir)}; command -v deno >/dev/null || echo "no deno on PATH" >&2`,
@@ -305,11 +324,6 @@ class SshLauncher implements PeerLauncher {
         `${this.label}: the checkout at ${this.#dir} has other local changes than this runner's (git diff HEAD differs): the peers must run the same code`,
       );
     }
-    const n = ++SshLauncher.#n;
-    this.#remoteSocket = `/tmp/ferry-ctl-${Deno.pid}-${this.role}-${n}-${
-      crypto.getRandomValues(new Uint32Array(1))[0].toString(36)
-    }.sock`;
-    this.controlAddress = `unix:${this.#remoteSocket}`;
   }
 
   launch(args: string[]): LaunchedPeer {
@@ -333,7 +347,11 @@ class SshLauncher implements PeerLauncher {
       "pid=$!",
       `echo "ferry-peer-pid $pid on $(hostname)" >&2`,
       `(while read -r s; do kill -s "$s" "$pid" 2>/dev/null; done; kill -s KILL "$pid" 2>/dev/null; rm -f ${sock}) <&3 >/dev/null 2>&1 &`,
+      "reader=$!",
+      "exec 3<&-",
       `wait "$pid"; code=$?`,
+      // The peer is gone: the reader goes too, so that the session ends at once.
+      `kill "$reader" 2>/dev/null`,
       `echo "ferry-peer-exit $code" >&2`,
       `rm -f ${sock}`,
       "exit $code",
