@@ -95,5 +95,9 @@ export type {
   CheckpointSpec,
   DestinationSpec,
   HashStatsRecord,
+  HostsSpec,
   SimSpec,
 } from "./src/contract/types.ts";
+export type { HostPlacement } from "./src/util/host_spec.ts";
+export type { Shard } from "./src/util/shard.ts";
+export type { RawRun, Row, ShardRecord } from "./src/report/store.ts";

@@ -315,6 +315,27 @@ export interface Scenario {
   settleMs?: number;
   /** What the destination holds before the migration (a checkpoint, for capability hashDedup). */
   destination?: DestinationSpec;
+  /** Where each peer runs (real mode; default both `"local"`). */
+  hosts?: HostsSpec;
+}
+
+/**
+ * Where each peer runs: `"local"`, `"netns:NAME"` (an existing network
+ * namespace on this machine) or `"ssh://[user@]host[:port][/path]"` (another
+ * host, over ssh; `path` is the Ferry checkout there, by default the
+ * runner's own path). docs/hosts.md describes it.
+ *
+ * @example
+ * ```ts
+ * import type { HostsSpec } from "./types.ts";
+ * const h: HostsSpec = { source: "ssh://ci@host-a", destination: "ssh://ci@host-b" };
+ * ```
+ */
+export interface HostsSpec {
+  /** Default `"local"`. */
+  source?: string;
+  /** Default `"local"`. */
+  destination?: string;
 }
 
 /**
@@ -783,7 +804,13 @@ export interface Result {
     events: { atMs: number; what: string }[];
   };
   /** What the run left behind after the runner cleaned up (all empty when clean). */
-  cleanup?: { processesLeft: number[]; tempFilesLeft: string[]; namespacesLeft: string[] };
+  cleanup?: {
+    processesLeft: number[];
+    tempFilesLeft: string[];
+    namespacesLeft: string[];
+    /** Peers or files left on other hosts (`hosts`), as `host: what`; absent when none. */
+    remoteLeft?: string[];
+  };
   /** Further figures, by capability or mode. */
   [key: string]: unknown;
 }

@@ -1,7 +1,8 @@
 /**
  * `deno task ci SUITE [--junit FILE] [--mode real|sim] [--repeat N]
  * [--baseline RUN|BATCH|COMMIT | --no-baseline] [--db FILE] [--no-db]
- * [--out DIR] [--quiet]`, and `deno task ci SUITE --update-baseline`.
+ * [--out DIR] [--shard I/N --batch NAME] [--quiet]`, and
+ * `deno task ci SUITE --update-baseline`.
  *
  * Runs a CI suite (`ci/SUITE.json` or a file), stores its runs in the
  * results database, judges each scenario's thresholds (absolute ones through
@@ -12,6 +13,10 @@
  * earlier batch of the suite in the same mode whose runs all passed. With
  * none, the relative checks are skipped, or failed when the environment has
  * CI=true (CI must judge them); `--no-baseline` skips them on purpose.
+ *
+ * `--shard I/N` runs and judges only the scenarios whose label hashes to
+ * shard I of N, stored under the batch `--batch` names (the same for every
+ * shard); `deno task results merge` joins the shards' databases.
  *
  * `--update-baseline` runs the suite in sim mode and, when every run held
  * its expectations, writes the baseline file and prints what changed.
@@ -45,7 +50,8 @@ import {
 } from "./baseline.ts";
 import { selectRuns } from "./diff.ts";
 import { listNames } from "./data_file.ts";
-import { parseMode, parseWhole } from "./compare_cli.ts";
+import { parseMode, parseShardOptions, parseWhole, shardLine } from "./compare_cli.ts";
+import type { Shard } from "../util/shard.ts";
 import { renderJunit, renderJunitCrash } from "./junit.ts";
 import { LiveProgress, stdoutSink } from "./live.ts";
 import { renderMarkdown } from "./markdown.ts";
@@ -82,6 +88,8 @@ interface Options {
   db: string | null;
   out?: string;
   quiet: boolean;
+  shard?: Shard;
+  batch?: string;
 }
 
 async function parseOptions(args: string[]): Promise<Options> {
@@ -96,6 +104,8 @@ async function parseOptions(args: string[]): Promise<Options> {
     "no-db": { type: "boolean" },
     out: { type: "string" },
     quiet: { type: "boolean" },
+    shard: { type: "string" },
+    batch: { type: "string" },
   });
   if (positionals.length !== 1) {
     throw new RangeError(
@@ -116,7 +126,7 @@ async function parseOptions(args: string[]): Promise<Options> {
   const mode = parseMode(values.mode);
   const update = values["update-baseline"] ?? false;
   if (update) {
-    for (const flag of ["baseline", "no-baseline", "junit"] as const) {
+    for (const flag of ["baseline", "no-baseline", "junit", "shard"] as const) {
       if (values[flag] !== undefined) {
         throw new RangeError(`--update-baseline and --${flag} exclude each other`);
       }
@@ -138,6 +148,7 @@ async function parseOptions(args: string[]): Promise<Options> {
     db: values["no-db"] ? null : values.db ?? DEFAULT_DB,
     out: values.out,
     quiet: values.quiet ?? false,
+    ...parseShardOptions(values, !values["no-db"]),
   };
 }
 
@@ -235,12 +246,13 @@ export async function main(args: string[]): Promise<number> {
       console.error(`ci: ${(e as Error).message}`);
       return EXIT_INVALID;
     }
-    const batch = newBatchId();
+    const batch = opts.batch ?? newBatchId();
     console.log(
       `suite ${suite.name}: ${suite.entries.length} scenarios x ${suite.repeat}, ${mode} mode, batch ${batch}; baseline: ${
         baseline?.what ?? "none"
       }${opts.update ? ` (to be replaced: ${shown(file)})` : ""}`,
     );
+    if (opts.shard) console.log(shardLine(suite.entries.map((e) => e.label), opts.shard));
     const live = new LiveProgress(
       opts.quiet ? { isTerminal: false, write: () => {} } : stdoutSink(),
     );
@@ -252,6 +264,7 @@ export async function main(args: string[]): Promise<number> {
         mode: opts.mode,
         store,
         batch,
+        shard: opts.shard,
         onStart: (job, i, n) =>
           live.start(
             `${job.label}${suite.repeat > 1 ? ` #${job.repeat + 1}` : ""} (${job.mode})`,

@@ -21,6 +21,7 @@ import { buildComparison, type Comparison, type RunRecord } from "./comparison.t
 import { type Group, validateCases } from "./group_cases.ts";
 import { type CommitInfo, describeMachine, gitCommit } from "./machine.ts";
 import { newBatchId, type ResultsStore } from "./store.ts";
+import { inShard, type Shard } from "../util/shard.ts";
 
 /** One run to make. */
 export interface Job {
@@ -52,6 +53,13 @@ export interface CompareOptions {
   store?: ResultsStore | null;
   /** Batch id (default: a new one). */
   batch?: string;
+  /**
+   * Runs only the cases whose label hashes to this shard (`--shard I/N`),
+   * in the whole plan's order; each stored run's id is its place in the
+   * whole plan (after the largest id the database held), so that the shards'
+   * databases merge without clashes and equal one unsharded run's.
+   */
+  shard?: Shard;
   /** What the runs are stored as (default "compare"). */
   kind?: "compare" | "ci";
   /** Runs one scenario (default: runScenario). */
@@ -116,9 +124,21 @@ export async function runGroup(group: Group, options: CompareOptions = {}): Prom
   const batch = options.batch ?? newBatchId();
   const commit: CommitInfo = await gitCommit();
   const run = options.run ?? runScenario;
-  const plan = schedule(group.cases.length, repeat);
+  const whole = schedule(group.cases.length, repeat).map((p, index) => ({ ...p, index }));
+  const shard = options.shard;
+  const plan = whole.filter((p) => inShard(group.cases[p.caseIndex].label, shard));
+  const idBase = shard && options.store ? options.store.maxId() : 0;
+  if (shard && options.store) {
+    options.store.addShard({
+      batch,
+      shard: shard.index,
+      shards: shard.count,
+      suite: group.name,
+      planned: plan.length,
+    });
+  }
   const records: RunRecord[] = [];
-  for (const [index, { caseIndex, repeat: r }] of plan.entries()) {
+  for (const [index, { caseIndex, repeat: r, index: wholeIndex }] of plan.entries()) {
     const c = group.cases[caseIndex];
     const job: Job = {
       caseIndex,
@@ -147,7 +167,7 @@ export async function runGroup(group: Group, options: CompareOptions = {}): Prom
         scenario: { ...c.scenario, seed: job.seed, mode: job.mode },
         commit,
         machine,
-      }) ?? null;
+      }, shard ? idBase + wholeIndex + 1 : undefined) ?? null;
       record = { id, caseLabel: c.label, repeat: r, seed: job.seed, mode: job.mode, result };
     } catch (e) {
       record = {

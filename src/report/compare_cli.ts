@@ -1,12 +1,16 @@
 /**
  * `deno task compare GROUP [--repeat N] [--mode real|sim] [--seed N]
- * [--vary-seed] [--out DIR] [--db FILE] [--no-db] [--quiet]`
+ * [--vary-seed] [--shard I/N --batch NAME] [--out DIR] [--db FILE] [--no-db]
+ * [--quiet]`
  *
  * Runs a comparison group (a name in `scenarios/groups/` or `ci/`, or a
  * group file), shows a live line per run, stores every run in the results
  * database, prints the Markdown table and writes `report.md`, `report.html`
  * and `report.json` into the output folder (default
  * `.ferry/reports/GROUP-BATCH`). `deno task compare --list` lists the groups.
+ * `--shard I/N` runs only the cases whose label hashes to shard I of N, into
+ * the batch `--batch` names (every shard of a matrix gives the same one);
+ * `deno task results merge` joins the shards' databases.
  *
  * The output paths (`--db`, `--out`: an existing folder, or a new one in an
  * existing folder) are checked before anything runs. Exit codes: 0 every
@@ -15,6 +19,7 @@
  * @module
  */
 import { parseCli } from "../util/cli.ts";
+import { inShard, parseShard, type Shard } from "../util/shard.ts";
 import { outputPathProblem } from "../util/output_path.ts";
 import { runGroup } from "./compare.ts";
 import { listNames } from "./data_file.ts";
@@ -47,6 +52,38 @@ export function parseWhole(name: string, v: string | undefined, min: number): nu
   return n;
 }
 
+/**
+ * Parses `--shard I/N` and `--batch NAME` (a shard needs a batch name, shared
+ * by every shard of the matrix, and a results database); throws RangeError
+ * with the CLI's wording.
+ *
+ * @example
+ * ```ts
+ * import { parseShardOptions } from "./compare_cli.ts";
+ * const o = parseShardOptions({ shard: "2/3", batch: "nightly-7" }, true);
+ * console.log(o.shard?.index, o.batch); // 2 nightly-7
+ * ```
+ */
+export function parseShardOptions(
+  v: { shard?: string; batch?: string },
+  stored: boolean,
+): { shard?: Shard; batch?: string } {
+  if (v.batch !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(v.batch)) {
+    throw new RangeError(
+      `--batch must be 1 to 100 letters, digits, ".", "_" or "-", got "${v.batch}"`,
+    );
+  }
+  if (v.shard === undefined) return { batch: v.batch };
+  const shard = parseShard(v.shard);
+  if (v.batch === undefined) {
+    throw new RangeError(
+      `--shard ${v.shard} needs --batch NAME: every shard of a matrix stores its runs under the same batch, so that the merged database reports them as one`,
+    );
+  }
+  if (!stored) throw new RangeError("--shard stores its runs for merging: it excludes --no-db");
+  return { shard, batch: v.batch };
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts;
@@ -61,6 +98,8 @@ export async function main(args: string[]): Promise<number> {
       "no-db": { type: "boolean" },
       quiet: { type: "boolean" },
       list: { type: "boolean" },
+      shard: { type: "string" },
+      batch: { type: "string" },
     });
     if (values.list) {
       console.log((await listNames(GROUP_FOLDERS)).join("\n"));
@@ -85,6 +124,7 @@ export async function main(args: string[]): Promise<number> {
       out: values.out,
       db: values["no-db"] ? null : values.db ?? DEFAULT_DB,
       quiet: values.quiet ?? false,
+      ...parseShardOptions(values, !values["no-db"]),
     };
     // Every output path, before anything runs (the default database's folder is made).
     if (opts.db === DEFAULT_DB) Deno.mkdirSync(".ferry", { recursive: true });
@@ -129,7 +169,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(`compare: ${(e as Error).message}`);
     return EXIT_INVALID;
   }
-  const batch = newBatchId();
+  const batch = opts.batch ?? newBatchId();
   const live = new LiveProgress(opts.quiet ? { isTerminal: false, write: () => {} } : stdoutSink());
   let comparison;
   try {
@@ -139,6 +179,7 @@ export async function main(args: string[]): Promise<number> {
       }${opts.varySeed ? ", seed stepped per repeat" : ""}, batch ${batch}` +
         (store ? `, stored in ${store.path}` : ""),
     );
+    if (opts.shard) console.log(shardLine(group.cases.map((c) => c.label), opts.shard));
     comparison = await runGroup(group, {
       repeat,
       mode,
@@ -146,6 +187,7 @@ export async function main(args: string[]): Promise<number> {
       varySeed: opts.varySeed,
       store,
       batch,
+      shard: opts.shard,
       onStart: (job, i, n) =>
         live.start(
           `${job.label} #${job.repeat + 1} (${job.mode}${
@@ -179,6 +221,22 @@ export async function main(args: string[]): Promise<number> {
   }
   if (crashed) return EXIT_CRASHED;
   return comparison.cases.every((k) => k.passed === k.runs.length) ? EXIT_PASSED : EXIT_FAILED;
+}
+
+/**
+ * Says which of the labels a shard runs ("shard 2/4 runs 3 of 10 cases: a, b, c").
+ *
+ * @example
+ * ```ts
+ * import { shardLine } from "./compare_cli.ts";
+ * console.log(shardLine(["a"], { index: 1, count: 1 })); // shard 1/1 runs 1 of 1 cases: a
+ * ```
+ */
+export function shardLine(labels: string[], shard: Shard): string {
+  const mine = labels.filter((l) => inShard(l, shard));
+  return `shard ${shard.index}/${shard.count} runs ${mine.length} of ${labels.length} cases${
+    mine.length ? `: ${mine.join(", ")}` : " (none hashes to it)"
+  }`;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -17,10 +17,17 @@
  * and flags every metric whose median moved beyond its threshold (override
  * with `--threshold metric=25%,10`, repeatable). Exit codes: 0 nothing
  * regressed, 1 a metric regressed, 2 invalid options or nothing to compare.
+ *
+ * `deno task results merge A.db B.db ... --into OUT.db` merges databases (the
+ * shards of a matrix): runs keep their ids, batches their names, duplicates
+ * are left out, clashing runs stop the merge with nothing stored (exit 2). It
+ * exits 1 when a sharded batch misses a shard or runs, 0 otherwise.
  * @module
  */
 import type { Result } from "../contract/types.ts";
 import { parseCli } from "../util/cli.ts";
+import { outputPathProblem } from "../util/output_path.ts";
+import { mergeDatabases } from "./merge.ts";
 import { formatBytes } from "../util/size.ts";
 import { comparisonFromStore } from "./comparison.ts";
 import { DEFAULT_THRESHOLDS, defaultCurrent, diffRuns, type RunDiff, selectRuns } from "./diff.ts";
@@ -60,6 +67,7 @@ const OPTIONS = {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "merge") return mergeMain(args.slice(1));
   let values;
   let store: ResultsStore | undefined;
   try {
@@ -342,6 +350,55 @@ async function importResults(store: ResultsStore, files: string[]): Promise<numb
     console.log(`${file}: stored as run ${id} (batch ${batch})`);
   }
   return EXIT_OK;
+}
+
+/**
+ * `results merge A.db B.db ... --into OUT.db`; returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { mergeMain } from "./results_cli.ts";
+ * Deno.exit(mergeMain(["shard-1.db", "shard-2.db", "--into", "all.db"]));
+ * ```
+ */
+export function mergeMain(args: string[]): number {
+  let into: string, inputs: string[];
+  try {
+    const { values, positionals } = parseCli(args, { into: { type: "string" } });
+    if (values.into === undefined) {
+      throw new RangeError("merge needs --into OUT.db: the database to merge into");
+    }
+    if (!positionals.length) throw new RangeError("merge needs the databases to merge");
+    const problem = outputPathProblem(values.into, "--into");
+    if (problem) throw new RangeError(problem);
+    into = values.into;
+    inputs = positionals;
+  } catch (e) {
+    console.error(`results merge: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  let m;
+  try {
+    m = mergeDatabases(inputs, into);
+  } catch (e) {
+    console.error(`results merge: ${(e as Error).message}`);
+    return EXIT_INVALID;
+  }
+  for (const i of m.inputs) {
+    console.log(
+      `${i.path}: ${i.runs} runs, ${i.added} added, ${i.duplicates} already there (duplicates)`,
+    );
+  }
+  for (const b of m.sharded) {
+    console.log(
+      `batch ${b.batch}${b.suite ? ` (${b.suite})` : ""}: shards ${
+        b.present.join(", ")
+      } of ${b.shards} present`,
+    );
+  }
+  console.log(`${into}: ${m.total} runs (${m.added} added)`);
+  for (const line of m.incomplete) console.error(`results merge: incomplete: ${line}`);
+  return m.incomplete.length ? EXIT_REGRESSED : EXIT_OK;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

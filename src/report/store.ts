@@ -18,6 +18,10 @@
  *   seq, time_ms, round, phase, transferred_bytes, remaining_bytes,
  *   dirty_pages, dirty_rate_bytes_per_sec, bandwidth_bytes_per_sec,
  *   expected_downtime_ms, extra_json for fields capabilities add).
+ * - `shards`: one row per shard of a sharded batch that ran into this
+ *   database (batch, shard, shards, suite, planned runs), so that a merge
+ *   can tell a complete matrix from one missing a shard. Added without a
+ *   version change: older code ignores it.
  *
  * @example
  * ```ts ignore
@@ -161,6 +165,14 @@ CREATE TABLE IF NOT EXISTS progress (
   extra_json TEXT,
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shards (
+  batch TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  shards INTEGER NOT NULL,
+  suite TEXT,
+  planned INTEGER NOT NULL,
+  PRIMARY KEY (batch, shard)
+) WITHOUT ROWID;
 `;
 
 /**
@@ -206,7 +218,30 @@ const PROGRESS_COLUMNS: [keyof ProgressRecord, string][] = [
   ["expectedDowntimeMs", "expected_downtime_ms"],
 ];
 
-type Row = Record<string, SQLInputValue>;
+/** One database row, column name to value. */
+export type Row = Record<string, SQLInputValue>;
+
+/** A run exactly as stored: every column of `runs`, and its `progress` rows (for merging). */
+export interface RawRun {
+  /** The `runs` row. */
+  row: Row;
+  /** Its `progress` rows, in order. */
+  progress: Row[];
+}
+
+/** One shard of a sharded batch, as recorded in the database it ran into. */
+export interface ShardRecord {
+  /** The batch the shards share (`--batch`). */
+  batch: string;
+  /** 1-based. */
+  shard: number;
+  /** How many shards the batch was cut into. */
+  shards: number;
+  /** The suite it ran (`ci`), or null for a comparison group. */
+  suite: string | null;
+  /** Runs the shard planned to make. */
+  planned: number;
+}
 
 /**
  * The results database.
@@ -269,18 +304,23 @@ export class ResultsStore {
     return new ResultsStore(path, db);
   }
 
-  /** Stores a run; returns its id. */
-  add(result: Result, meta: RunMeta): number {
+  /**
+   * Stores a run; returns its id. `id` gives the row its id (a shard numbers
+   * its runs by their place in the whole matrix's plan, so that merged
+   * shards keep distinct ids); by default the next free one.
+   */
+  add(result: Result, meta: RunMeta, id?: number): number {
     const { progress, ...rest } = result;
     const db = this.#db;
     db.exec("BEGIN");
     try {
       const info = db.prepare(
-        `INSERT INTO runs (created_at, batch, kind, suite, case_label, repeat_index, scenario_name,
-          scenario_json, seed, mode, git_commit, git_dirty, machine_json, outcome, passed,
-          memory_equal, downtime_ms, total_time_ms, bytes_total, metrics_json, result_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, created_at, batch, kind, suite, case_label, repeat_index,
+          scenario_name, scenario_json, seed, mode, git_commit, git_dirty, machine_json, outcome,
+          passed, memory_equal, downtime_ms, total_time_ms, bytes_total, metrics_json, result_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
+        id ?? null,
         meta.createdAt ?? new Date().toISOString(),
         meta.batch,
         meta.kind,
@@ -303,7 +343,7 @@ export class ResultsStore {
         JSON.stringify(extractMetrics(result)),
         JSON.stringify({ ...rest, progress: [] }),
       );
-      const id = Number(info.lastInsertRowid);
+      const runId = Number(info.lastInsertRowid);
       const insert = db.prepare(
         `INSERT INTO progress (run_id, seq, ${PROGRESS_COLUMNS.map(([, c]) => c).join(", ")},
           extra_json) VALUES (?, ?, ${PROGRESS_COLUMNS.map(() => "?").join(", ")}, ?)`,
@@ -315,10 +355,10 @@ export class ResultsStore {
           const v = p[k];
           return (typeof v === "number" && !Number.isFinite(v) ? null : v ?? null) as SQLInputValue;
         });
-        insert.run(id, seq, ...values, Object.keys(extra).length ? JSON.stringify(extra) : null);
+        insert.run(runId, seq, ...values, Object.keys(extra).length ? JSON.stringify(extra) : null);
       });
       db.exec("COMMIT");
-      return id;
+      return runId;
     } catch (e) {
       db.exec("ROLLBACK");
       throw e;
@@ -415,6 +455,94 @@ export class ResultsStore {
       commit: r.git_commit as string | null,
       allPassed: Number(r.all_passed) === 1,
     }));
+  }
+
+  /** The largest run id ever given in this database (0 when none). */
+  maxId(): number {
+    const seq = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").get() as
+      | Row
+      | undefined;
+    const max = this.#db.prepare("SELECT MAX(id) AS m FROM runs").get() as Row;
+    return Math.max(Number(seq?.seq ?? 0), Number(max.m ?? 0));
+  }
+
+  /** Records that a shard of a sharded batch ran into this database. */
+  addShard(s: ShardRecord): void {
+    this.#db.prepare(
+      "INSERT OR REPLACE INTO shards (batch, shard, shards, suite, planned) VALUES (?, ?, ?, ?, ?)",
+    ).run(s.batch, s.shard, s.shards, s.suite, s.planned);
+  }
+
+  /** The shards recorded, by batch then shard. */
+  shards(): ShardRecord[] {
+    const rows = this.#db.prepare("SELECT * FROM shards ORDER BY batch, shard").all() as Row[];
+    return rows.map((r) => ({
+      batch: r.batch as string,
+      shard: Number(r.shard),
+      shards: Number(r.shards),
+      suite: r.suite as string | null,
+      planned: Number(r.planned),
+    }));
+  }
+
+  /** Every run exactly as stored, oldest id first, with its progress rows. */
+  *rawRuns(): Generator<RawRun> {
+    // One run at a time: a database of a large matrix need not fit in memory.
+    const ids = this.#db.prepare("SELECT id FROM runs ORDER BY id").all() as Row[];
+    const progress = this.#db.prepare("SELECT * FROM progress WHERE run_id = ? ORDER BY seq");
+    for (const { id } of ids) {
+      const row = this.rawRun(Number(id));
+      if (row) yield { row, progress: progress.all(id) as Row[] };
+    }
+  }
+
+  /** One run exactly as stored (no progress rows), or undefined. */
+  rawRun(id: number): Row | undefined {
+    return this.#db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
+  }
+
+  /** The id of the run of this batch, case, repeat and mode, if one is stored. */
+  findRun(
+    k: {
+      batch: string;
+      suite: string | null;
+      caseLabel: string | null;
+      repeat: number;
+      mode: string;
+    },
+  ): number | undefined {
+    const row = this.#db.prepare(
+      `SELECT id FROM runs WHERE batch = ? AND suite IS ? AND case_label IS ? AND repeat_index = ?
+        AND mode = ? ORDER BY id LIMIT 1`,
+    ).get(k.batch, k.suite, k.caseLabel, k.repeat, k.mode) as Row | undefined;
+    return row ? Number(row.id) : undefined;
+  }
+
+  /** Stores a run exactly as another database held it (its id included). */
+  insertRaw(run: RawRun): void {
+    const cols = Object.keys(run.row);
+    this.#db.prepare(
+      `INSERT INTO runs (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
+    ).run(...cols.map((c) => run.row[c]));
+    for (const p of run.progress) {
+      const pc = Object.keys(p);
+      this.#db.prepare(
+        `INSERT INTO progress (${pc.join(", ")}) VALUES (${pc.map(() => "?").join(", ")})`,
+      ).run(...pc.map((c) => p[c]));
+    }
+  }
+
+  /** Runs `fn` in one transaction: all of it is stored, or (when it throws) none. */
+  transaction<T>(fn: () => T): T {
+    this.#db.exec("BEGIN");
+    try {
+      const out = fn();
+      this.#db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
   }
 
   /** Number of runs stored. */

@@ -319,6 +319,7 @@ function checkFailureOutcome(
         ...c.processesLeft.map((p) => `process ${p}`),
         ...c.tempFilesLeft,
         ...c.namespacesLeft.map((n) => `network namespace ${n}`),
+        ...(c.remoteLeft ?? []),
       ];
       return {
         ok: left.length === 0,

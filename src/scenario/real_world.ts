@@ -47,6 +47,12 @@ import {
 import { ShapingProxy } from "../net/shaper.ts";
 import { pathExists } from "../util/output_path.ts";
 import { type ScenarioSeeds, scenarioSeeds } from "./seeds.ts";
+import {
+  type HostLinkControl,
+  type LaunchedPeer,
+  launcherFor,
+  type PeerLauncher,
+} from "./peer_launcher.ts";
 import type { ResolvedScenario } from "./validate.ts";
 import type {
   AttemptLink,
@@ -64,11 +70,8 @@ import type {
   WorldCleanup,
 } from "./world.ts";
 
-/** Where the peers' entry points live. */
-const PEERS = {
-  source: new URL("../../peers/source.ts", import.meta.url),
-  destination: new URL("../../peers/destination.ts", import.meta.url),
-};
+/** Where the peers' entry points live, relative to the checkout. */
+const PEERS = { source: "peers/source.ts", destination: "peers/destination.ts" };
 
 /** Milliseconds a peer may take to start and say hello. */
 const HELLO_TIMEOUT_MS = 30_000;
@@ -104,14 +107,27 @@ class Process {
   readonly stderr: string[] = [];
   readonly exited: Promise<Deno.CommandStatus>;
 
-  constructor(readonly role: PeerRole, readonly child: Deno.ChildProcess) {
+  constructor(
+    readonly role: PeerRole,
+    readonly child: LaunchedPeer,
+    /** Set for a peer on another host: its standard error, line by line, goes to the run's log. */
+    stream?: (line: string) => void,
+  ) {
     this.exited = child.status;
     (async () => {
       const dec = new TextDecoder();
+      let partial = "";
       for await (const chunk of child.stderr) {
-        this.stderr.push(dec.decode(chunk));
+        const text = dec.decode(chunk, { stream: true });
+        this.stderr.push(text);
         while (this.stderr.length > 64) this.stderr.shift();
+        if (stream) {
+          const lines = (partial + text).split("\n");
+          partial = lines.pop()!;
+          for (const l of lines) if (l.trim()) stream(l);
+        }
       }
+      if (stream && partial.trim()) stream(partial);
     })().catch(() => {});
   }
 
@@ -129,8 +145,8 @@ class Process {
     return this.box.channel.send(m).catch(() => {});
   }
 
-  signal(sig: Deno.Signal): void {
-    this.child.kill(sig);
+  signal(sig: "SIGKILL" | "SIGSTOP" | "SIGCONT"): void {
+    this.child.signal(sig);
   }
 
   /** The end of its standard error, for error messages. */
@@ -180,12 +196,26 @@ export class RealWorld implements World {
   #lastDigestMs: number | null = null;
   /** The guest's checkpoint file (hashDedup, destination.checkpoint source "guest"), removed at close. */
   checkpointPath: string | null = null;
+  #launchers: Record<PeerRole, PeerLauncher>;
+  /** Link faults between peers on other hosts: the source host's interface towards the destination. */
+  #hostLink: HostLinkControl | null;
+  #hostLinkEvents: { atMs: number; what: string }[] = [];
+  #startedAtMs = systemClock.nowMs();
 
   private constructor(
     s: ResolvedScenario,
     log: (line: string) => void,
-    o: { kernel: KernelLink | null; tmpDir: string | null; listener: Deno.Listener; addr: string },
+    o: {
+      kernel: KernelLink | null;
+      tmpDir: string | null;
+      listener: Deno.Listener;
+      addr: string;
+      launchers: Record<PeerRole, PeerLauncher>;
+      hostLink?: HostLinkControl | null;
+    },
   ) {
+    this.#launchers = o.launchers;
+    this.#hostLink = o.hostLink ?? null;
     this.#s = s;
     this.#log = log;
     this.seeds = scenarioSeeds(s.seed);
@@ -198,6 +228,8 @@ export class RealWorld implements World {
       net.schedule.length > 0;
     this.#linkKind = net.kernel
       ? "kernel"
+      : this.#hostLink
+      ? "direct"
       : this.#shaped || s.faults.some((f) => LINK_ACTIONS.has(f.action))
       ? "proxy"
       : "direct";
@@ -218,10 +250,18 @@ export class RealWorld implements World {
   ): Promise<RealWorld> {
     const log = options.log ?? (() => {});
     const net = s.network;
+    const launchers = {
+      source: launcherFor(s.hosts.source, "source"),
+      destination: launcherFor(s.hosts.destination, "destination"),
+    };
+    const placed = s.hosts.source.kind !== "local" || s.hosts.destination.kind !== "local";
+    if (placed) return await RealWorld.#createPlaced(s, log, launchers);
     if (!net.kernel) {
       const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const addr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-      return new RealWorld(s, log, { kernel: null, tmpDir: null, listener, addr });
+      await launchers.source.prepare({ controlSocket: null, controlTcp: addr });
+      await launchers.destination.prepare({ controlSocket: null, controlTcp: addr });
+      return new RealWorld(s, log, { kernel: null, tmpDir: null, listener, addr, launchers });
     }
     const why = await kernelShapingUnavailable(net);
     if (why) throw new KernelShapingUnavailable(`Scenario ${s.name} skipped: ${why}`);
@@ -236,7 +276,61 @@ export class RealWorld implements World {
     // The peers live in other network namespaces: control goes over a unix socket.
     const tmpDir = await Deno.makeTempDir({ prefix: "ferry-" });
     const listener = Deno.listen({ transport: "unix", path: `${tmpDir}/control.sock` });
-    return new RealWorld(s, log, { kernel, tmpDir, listener, addr: `unix:${tmpDir}/control.sock` });
+    const addr = `unix:${tmpDir}/control.sock`;
+    // In kernel mode the world wraps the peers in its own namespaces (KernelLink.exec).
+    await launchers.source.prepare({ controlSocket: null, controlTcp: addr });
+    await launchers.destination.prepare({ controlSocket: null, controlTcp: addr });
+    return new RealWorld(s, log, { kernel, tmpDir, listener, addr, launchers });
+  }
+
+  /**
+   * Peers placed by `hosts`: the control listener is a unix socket (a
+   * namespace reaches it through the shared filesystem, ssh forwards a socket
+   * on the remote host to it); every launcher checks its host before
+   * anything starts (reachable, same code); link faults act on the source
+   * host's interface towards the destination. On any failure nothing is
+   * left: the socket's folder is removed.
+   */
+  static async #createPlaced(
+    s: ResolvedScenario,
+    log: (line: string) => void,
+    launchers: Record<PeerRole, PeerLauncher>,
+  ): Promise<RealWorld> {
+    const tmpDir = await Deno.makeTempDir({ prefix: "ferry-" });
+    const sock = `${tmpDir}/control.sock`;
+    let listener: Deno.Listener | null = null;
+    try {
+      listener = Deno.listen({ transport: "unix", path: sock });
+      const addr = `unix:${sock}`;
+      await Promise.all(
+        [launchers.source, launchers.destination].map((l) =>
+          l.prepare({ controlSocket: sock, controlTcp: addr })
+        ),
+      );
+      const linkFaults = s.faults.some((f) => LINK_ACTIONS.has(f.action));
+      const hostLink = linkFaults
+        ? await launchers.source.linkControl(launchers.destination.address)
+        : null;
+      log(
+        `peers: source on ${launchers.source.label}, destination on ${launchers.destination.label} (${launchers.destination.address})${
+          hostLink ? `; link faults set ${hostLink.what} down` : ""
+        }`,
+      );
+      return new RealWorld(s, log, {
+        kernel: null,
+        tmpDir,
+        listener,
+        addr,
+        launchers,
+        hostLink: hostLink ?? undefined,
+      });
+    } catch (e) {
+      try {
+        listener?.close();
+      } catch { /* closed */ }
+      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+      throw e;
+    }
   }
 
   /** What faults act on: the current attempt's link and processes. */
@@ -244,6 +338,8 @@ export class RealWorld implements World {
     const link = (what: string) => {
       const proxy = this.#link?.proxy;
       if (proxy) return proxy;
+      const h = this.#hostLink;
+      if (h) return this.#hostLinkFaults(h);
       const k = this.#kernel;
       if (!k) throw new Error(`${what} needs a link the runner controls, and there is none`);
       return {
@@ -289,6 +385,30 @@ export class RealWorld implements World {
     };
   }
 
+  /** Link faults between hosts: the source host's interface towards the destination, down (and up). */
+  #hostLinkFaults(h: HostLinkControl) {
+    const note = (what: string) =>
+      this.#hostLinkEvents.push({ atMs: systemClock.nowMs() - this.#startedAtMs, what });
+    return {
+      cut: async () => {
+        await h.setLink(false);
+        note(`cut: ${h.what} down`);
+      },
+      partition: async (ms: number) => {
+        await h.setLink(false);
+        note(`partition: ${h.what} down for ${ms} ms`);
+        this.#timers.push(setTimeout(() => {
+          h.setLink(true).then(() => note(`partition over: ${h.what} up`)).catch((e) =>
+            this.#log(`partition: ${h.what} up failed: ${(e as Error).message}`)
+          );
+        }, ms));
+      },
+      corrupt: () => {
+        throw new TypeError("corrupt needs the userspace link");
+      },
+    };
+  }
+
   /** Runs `main` as it is: real time needs no driver. */
   run<T>(main: () => Promise<T>): Promise<T> {
     return main();
@@ -330,7 +450,7 @@ export class RealWorld implements World {
     }
     const config: PeerConfig = {
       migration: s.migration,
-      listen: { hostname: this.#kernel ? ADDRESSES.destination : "127.0.0.1", port: 0 },
+      listen: { hostname: this.#destinationAddress, port: 0 },
       maxRamBytes: s.ramBytes,
       ram: [{ name: "pc.ram", bytes: s.ramBytes }],
       ...(confirm ? { holdAt: ["resume" as const] } : {}),
@@ -375,7 +495,7 @@ export class RealWorld implements World {
     const s = this.#s;
     const net = s.network;
     const dst = this.#destination!;
-    const target = { hostname: this.#kernel ? ADDRESSES.destination : "127.0.0.1", port: dst.port };
+    const target = { hostname: this.#destinationAddress, port: dst.port };
     const proxy = this.#linkKind === "proxy"
       ? ShapingProxy.listen(target, {
         bandwidthBytesPerSec: net.bandwidthBytesPerSec,
@@ -400,9 +520,14 @@ export class RealWorld implements World {
       kind: this.#linkKind,
       target: proxy ? { hostname: "127.0.0.1", port: proxy.port } : target,
       proxy,
-      events: () => [...(proxy?.events ?? []), ...(k?.events ?? [])],
+      events: () => [...(proxy?.events ?? []), ...(k?.events ?? []), ...this.#hostLinkEvents],
     };
     return Promise.resolve(this.#link);
+  }
+
+  /** Where the destination listens and the source connects. */
+  get #destinationAddress(): string {
+    return this.#kernel ? ADDRESSES.destination : this.#launchers.destination.address;
   }
 
   /** The current attempt's link (for the source). */
@@ -447,10 +572,20 @@ export class RealWorld implements World {
     await stopProcesses(this.#processes);
     await Promise.all(this.#proxies.map((p) => p.close()));
     await this.#kernel?.close();
+    if (this.#hostLink && this.#hostLinkEvents.length) {
+      // A cut link is the hosts' own: set it up again for the next run.
+      await this.#hostLink.setLink(true).catch((e) =>
+        this.#log(`${this.#hostLink!.what}: not set up again: ${(e as Error).message}`)
+      );
+    }
+    const remoteLeft = (await Promise.all(
+      Object.values(this.#launchers).map((l) => l.close().catch((e) => [`${l.label}: ${e}`])),
+    )).flat();
     if (this.#tmpDir) await Deno.remove(this.#tmpDir, { recursive: true }).catch(() => {});
     const ck = this.checkpointPath;
     if (ck) await Deno.remove(ck).catch(() => {});
     return {
+      ...(remoteLeft.length ? { remoteLeft } : {}),
       processesLeft: this.#processes.filter((p) => peerAlive(p.pid)).map((p) => p.pid),
       tempFilesLeft: [
         ...(this.#tmpDir && pathExists(this.#tmpDir) ? [this.#tmpDir] : []),
@@ -480,17 +615,36 @@ export class RealWorld implements World {
   }
 
   #spawn(role: PeerRole): Process {
-    const args = ["run", "-A", PEERS[role].pathname, "--control", this.#controlAddr];
-    const [cmd, ...rest] = this.#kernel
-      ? this.#kernel.exec(role, [Deno.execPath(), ...args])
-      : [Deno.execPath(), ...args];
-    const child = new Deno.Command(cmd, {
-      args: rest,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const p = new Process(role, child);
+    let child: LaunchedPeer;
+    if (this.#kernel) {
+      const args = [
+        "run",
+        "-A",
+        new URL(`../../${PEERS[role]}`, import.meta.url).pathname,
+        "--control",
+        this.#controlAddr,
+      ];
+      const [cmd, ...rest] = this.#kernel.exec(role, [Deno.execPath(), ...args]);
+      const c = new Deno.Command(cmd, {
+        args: rest,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      child = {
+        pid: c.pid,
+        stderr: c.stderr,
+        status: c.status,
+        signal: (sig) => c.kill(sig),
+        terminate: () => c.kill("SIGKILL"),
+      };
+    } else child = this.#launchers[role].launch([PEERS[role]]);
+    const l = this.#launchers[role];
+    const p = new Process(
+      role,
+      child,
+      l.placement.kind === "local" ? undefined : (line) => this.#log(`${role}@${l.label}: ${line}`),
+    );
     this.#processes.push(p);
     return p;
   }
@@ -773,22 +927,27 @@ async function estimateOffset(p: Process): Promise<number> {
   return best.offset;
 }
 
-/** Asks every process to quit, then kills what is left; never leaves a process behind. */
+/**
+ * Waits for every process to end (each was asked to quit), then kills what
+ * is left; never leaves a process behind. The control channel is closed
+ * first: an ssh client keeps its connection (and waits) while a forwarded
+ * control connection is open.
+ */
 async function stopProcesses(processes: Process[]): Promise<void> {
   await Promise.all(processes.map(async (p) => {
+    p.inbox?.channel.close();
     const exited = await Promise.race([
       p.exited.then(() => true),
       systemClock.sleep(3_000).then(() => false),
     ]);
     if (!exited) {
       try {
-        p.signal("SIGKILL");
+        p.child.terminate();
       } catch {
         // already gone
       }
       await p.exited;
     }
-    p.inbox?.channel.close();
   }));
 }
 

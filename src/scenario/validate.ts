@@ -21,6 +21,7 @@ import type { WorkloadConfig } from "../guest/workload.ts";
 import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
 import { nearest } from "../util/nearest.ts";
+import { type HostPlacement, parseHost } from "../util/host_spec.ts";
 import type {
   BalloonBehaviour,
   CheckpointSpec,
@@ -29,6 +30,7 @@ import type {
   FaultSpec,
   FaultTrigger,
   GuestSpec,
+  HostsSpec,
   MigrationSpec,
   NetworkSpec,
   Scenario,
@@ -76,6 +78,8 @@ export interface ResolvedScenario {
   settleMs: number;
   /** The checkpoint the destination holds (`destination.checkpoint`), or null. */
   checkpoint: CheckpointSpec | null;
+  /** Where each peer runs (both local by default). */
+  hosts: { source: HostPlacement; destination: HostPlacement };
   /** The scenario as given, for the record. */
   source: Scenario;
 }
@@ -160,6 +164,7 @@ export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
     warmupMs: true,
     settleMs: true,
     destination: true,
+    hosts: true,
   }),
   destination: keys<DestinationSpec>({ checkpoint: true }),
   "destination.checkpoint": keys<CheckpointSpec>({
@@ -168,6 +173,7 @@ export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
     path: true,
     format: true,
   }),
+  hosts: keys<HostsSpec>({ source: true, destination: true }),
   guest: keys<GuestSpec>({
     ram: true,
     fill: true,
@@ -424,6 +430,7 @@ export function resolveScenario(
       }
     });
   }
+  const hosts = resolveHosts(s.hosts, mode, network, faults, errors);
   const sim = resolveSim(s.sim, errors);
   const retry = s.retry ?? false;
   if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
@@ -496,9 +503,66 @@ export function resolveScenario(
       warmupMs,
       settleMs,
       checkpoint,
+      hosts,
       source: s,
     },
   };
+}
+
+/**
+ * Resolves `hosts`: each placement parsed; peers off this machine's loopback
+ * exist in real mode only, over the hosts' own network (no shaping proxy, no
+ * kernel shaping of Ferry's namespaces, no `corrupt`, which needs the proxy).
+ */
+function resolveHosts(
+  value: unknown,
+  mode: "real" | "sim",
+  network: ResolvedNetwork,
+  faults: FaultSpec[],
+  errors: string[],
+): { source: HostPlacement; destination: HostPlacement } {
+  const h = objectAt(value, "hosts", "hosts", errors) as HostsSpec;
+  const out: { source: HostPlacement; destination: HostPlacement } = {
+    source: { kind: "local" },
+    destination: { kind: "local" },
+  };
+  for (const role of ["source", "destination"] as const) {
+    const v = h[role];
+    if (v === undefined) continue;
+    if (typeof v !== "string") {
+      errors.push(`hosts.${role}: must be a string`);
+      continue;
+    }
+    try {
+      out[role] = parseHost(v);
+    } catch (e) {
+      errors.push(`hosts.${role}: ${(e as Error).message}`);
+    }
+  }
+  if (out.source.kind === "local" && out.destination.kind === "local") return out;
+  if (mode !== "real") errors.push("hosts: peers on other hosts exist in real mode only");
+  if (out.source.kind !== "local" && out.destination.kind === "local") {
+    errors.push(
+      "hosts.destination: a source on another host cannot reach a destination on this machine's loopback; place the destination too",
+    );
+  }
+  if (
+    network.bandwidthBytesPerSec > 0 || network.latencyMs > 0 || network.jitterMs > 0 ||
+    network.schedule.length > 0 || network.kernel
+  ) {
+    errors.push(
+      "network: between peers on other hosts the link is the hosts' own network (shape it there, " +
+        "e.g. tc on their interfaces); leave network empty",
+    );
+  }
+  faults.forEach((f, i) => {
+    if (f?.action === "corrupt") {
+      errors.push(
+        `faults[${i}].action: corrupt needs the runner's shaping proxy, which peers on other hosts do not use`,
+      );
+    }
+  });
+  return out;
 }
 
 /** Largest free-page view a guest may have (it travels in the 1 MiB device state). */

@@ -10,6 +10,11 @@ const errorsOf = (patch: Record<string, unknown>) => resolveScenario({ ...BASE, 
 const UNKNOWN_KEYS: { shape: string; patch: Record<string, unknown>; error: string }[] = [
   { shape: "", patch: { expct: {} }, error: "expct: unknown field (did you mean expect?)" },
   {
+    shape: "hosts",
+    patch: { hosts: { sourse: "local" } },
+    error: "hosts.sourse: unknown field (did you mean source?)",
+  },
+  {
     shape: "guest",
     patch: { guest: { ram: "4MiB", rm: "8MiB" } },
     error: "guest.rm: unknown field (did you mean ram?)",
@@ -114,13 +119,47 @@ Deno.test("validate: every unknown key is listed at once, at every depth", () =>
     expect: { downtimeMax: 1, bytesMax: 10 },
   });
   assertEquals(errors, [
-    "colour: unknown field (known: name, description, seed, mode, guest, migration, network, faults, retry, sim, expect, warmupMs, settleMs, destination)",
+    "colour: unknown field (known: name, description, seed, mode, guest, migration, network, faults, retry, sim, expect, warmupMs, settleMs, destination, hosts)",
     'guest["ram size"]: unknown field (known: ram, fill, freeRatio, balloon, staticFreeMap, workload)',
     "guest.workload.speed: unknown field (known: kind, dirtyRate, writeBytes, hotsetRatio, hotsetProbability)",
     "migration.parameter: unknown field (did you mean parameters?)",
     "migration.capabilities.xbzrl: unknown capability (did you mean xbzrle?)",
     "expect.downtimeMax: unknown field (did you mean downtimeMsMax?)",
   ]);
+});
+
+Deno.test("validate: hosts: placements parsed, bad ones and what peers on other hosts cannot do refused", () => {
+  const ok = resolveScenario({
+    ...BASE,
+    mode: "real",
+    hosts: { source: "ssh://ci@10.0.0.7:2222/srv/ferry", destination: "netns:lab-b" },
+  });
+  assertEquals(ok.errors, []);
+  assertEquals(ok.resolved?.hosts, {
+    source: { kind: "ssh", user: "ci", host: "10.0.0.7", port: 2222, path: "/srv/ferry" },
+    destination: { kind: "netns", name: "lab-b" },
+  });
+  assertEquals(resolveScenario(BASE).resolved?.hosts, {
+    source: { kind: "local" },
+    destination: { kind: "local" },
+  });
+  assertEquals(errorsOf({ mode: "real", hosts: { source: "remote", destination: 7 } }), [
+    'hosts.source: must be "local", "netns:NAME" or "ssh://[user@]host[:port][/path]", got "remote"',
+    "hosts.destination: must be a string",
+  ]);
+  assertEquals(
+    errorsOf({
+      mode: "sim",
+      hosts: { destination: "ssh://h" },
+      network: { bandwidth: "100Mbit" },
+      faults: [{ at: { phase: "bulk" }, action: "corrupt" }],
+    }),
+    [
+      "hosts: peers on other hosts exist in real mode only",
+      "network: between peers on other hosts the link is the hosts' own network (shape it there, e.g. tc on their interfaces); leave network empty",
+      "faults[0].action: corrupt needs the runner's shaping proxy, which peers on other hosts do not use",
+    ],
+  );
 });
 
 Deno.test("validate: an object given as something else is an error naming it", () => {

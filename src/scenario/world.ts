@@ -183,6 +183,8 @@ export interface World {
 /** What a real run left behind after cleaning up (all empty when clean). */
 export interface WorldCleanup {
   processesLeft: number[];
+  /** Peers or files left on other hosts (`hosts`), as `host: what`; absent when none. */
+  remoteLeft?: string[];
   tempFilesLeft: string[];
   namespacesLeft: string[];
 }
