@@ -1,0 +1,149 @@
+import { assertEquals, assertRejects } from "../util/assert.ts";
+import { diskFullError, memoryFilePort, openFilePort } from "../net/file_port.ts";
+import type { FilePort } from "../contract/ports.ts";
+import { MappedRamWriter } from "./mapped_ram_writer.ts";
+import { loadMappedRamPages, openMappedRamFile } from "./mapped_ram_reader.ts";
+import { mappedRamLayout, PAGES_ALIGN_BYTES } from "./mapped_ram_format.ts";
+
+const PS = 4096;
+const BLOCKS = [{ name: "pc.ram", bytes: 64 * PS }, { name: "vga.vram", bytes: 9 * PS }];
+
+function page(fill: number): Uint8Array {
+  return new Uint8Array(PS).fill(fill);
+}
+
+/** Saves a small two-block guest; returns the file and what the guest holds. */
+async function save(file = memoryFilePort()) {
+  const w = await MappedRamWriter.create(file, BLOCKS, { pageSize: PS });
+  const ram = BLOCKS.map((b) => new Uint8Array(b.bytes));
+  const put = async (block: number, p: number, fill: number) => {
+    ram[block].set(page(fill), p * PS);
+    await w.writePages(block, p, page(fill));
+  };
+  await put(0, 0, 1);
+  await put(0, 5, 2);
+  await put(0, 5, 3); // rewritten in place
+  await put(1, 8, 4);
+  const run = new Uint8Array(3 * PS).map((_, i) => i & 0xff);
+  ram[0].set(run, 10 * PS);
+  await w.writePages(0, 10, run);
+  // A page written, then zero: not in the file, restores as zero.
+  await put(0, 20, 5);
+  ram[0].fill(0, 20 * PS, 21 * PS);
+  w.zeroPage(0, 20);
+  await w.finish(new TextEncoder().encode("cpu"));
+  return { file, w, ram };
+}
+
+async function restore(file: FilePort) {
+  const saved = await openMappedRamFile(file, { pageSize: PS });
+  const ram = saved.layout.blocks.map((b) => new Uint8Array(b.usedBytes));
+  await loadMappedRamPages(file, saved, ram);
+  return { saved, ram };
+}
+
+Deno.test("mapped-ram: pages at fixed offsets, rewritten in place, restored with the device state", async () => {
+  const { file, w, ram } = await save();
+  const layout = mappedRamLayout(BLOCKS, PS);
+  for (const b of layout.blocks) assertEquals(b.pagesOffset % PAGES_ALIGN_BYTES, 0);
+  assertEquals(w.pagesWritten, 8);
+  assertEquals(w.pagesRewritten, 1);
+  assertEquals(await file.size(), w.sizeWith(3));
+  // The page is where its index says, holding its last copy.
+  const at = new Uint8Array(PS);
+  await file.pread(at, layout.blocks[0].pagesOffset + 5 * PS);
+  assertEquals(at[0], 3);
+  const back = await restore(file);
+  assertEquals(new TextDecoder().decode(back.saved.device), "cpu");
+  assertEquals(back.ram, ram);
+});
+
+Deno.test("mapped-ram: a file without its end record (the source killed mid-write) is refused", async () => {
+  const file = memoryFilePort();
+  const w = await MappedRamWriter.create(file, BLOCKS, { pageSize: PS });
+  await w.writePages(0, 63, page(7));
+  await assertRejects(() => restore(file), RangeError, "cut short");
+});
+
+Deno.test("mapped-ram: a file cut short anywhere is refused", async () => {
+  const { file } = await save();
+  const whole = file.bytes();
+  const layout = mappedRamLayout(BLOCKS, PS);
+  for (
+    const cut of [0, 10, layout.headerBytes - 1, layout.blocks[0].pagesOffset, whole.length - 1]
+  ) {
+    const short = memoryFilePort({ initial: whole.subarray(0, cut) });
+    await assertRejects(() => restore(short), RangeError, "refused");
+  }
+  const longer = new Uint8Array(whole.length + 1);
+  longer.set(whole);
+  const long = memoryFilePort({ initial: longer });
+  await assertRejects(() => restore(long), RangeError, "trailing bytes");
+});
+
+Deno.test("mapped-ram: a flipped byte in a page, the header, a bitmap or the device state is refused", async () => {
+  const { file } = await save();
+  const whole = file.bytes();
+  const layout = mappedRamLayout(BLOCKS, PS);
+  const flip = (at: number) => {
+    const b = whole.slice();
+    b[at] ^= 0x10;
+    return memoryFilePort({ initial: b });
+  };
+  await assertRejects(
+    () => restore(flip(layout.blocks[0].pagesOffset + 11 * PS + 100)),
+    RangeError,
+    'block "pc.ram" page 11: its CRC-32 differs',
+  );
+  await assertRejects(() => restore(flip(20)), RangeError, "refused");
+  await assertRejects(() => restore(flip(layout.blocks[1].bitmapOffset)), RangeError, "checksum");
+  await assertRejects(() => restore(flip(layout.blocks[0].crcOffset + 1)), RangeError, "checksum");
+  await assertRejects(() => restore(flip(layout.endOffset + 5)), RangeError, "checksum");
+  await assertRejects(() => restore(flip(whole.length - 6)), RangeError, "no end record");
+});
+
+Deno.test("mapped-ram: a header whose offsets differ from its layout is refused before any page", async () => {
+  const { file } = await save();
+  const whole = file.bytes();
+  const layout = mappedRamLayout(BLOCKS, PS);
+  // Block 0's pagesOffset is the last u64 of its header, before block 1's name length.
+  const at = layout.headerBytes - 4 - (1 + 8 + 8 + 4 + 8 + 8 + 8) - BLOCKS[1].name.length - 8;
+  const v = new DataView(whole.buffer);
+  v.setBigUint64(at, 0n);
+  await assertRejects(
+    () => restore(memoryFilePort({ initial: whole })),
+    RangeError,
+    'block "pc.ram" has offsets',
+  );
+});
+
+Deno.test("mapped-ram: a full disk and a write error fail the save with the device's error", async () => {
+  const full = memoryFilePort({ sizeLimitBytes: PAGES_ALIGN_BYTES + 8 * PS });
+  await assertRejects(() => save(full), Error, "No space left on device");
+  const failing: FilePort = {
+    ...memoryFilePort(),
+    pwrite: (_d, off) =>
+      off > PAGES_ALIGN_BYTES ? Promise.reject(new Error("EIO")) : Promise.resolve(),
+  };
+  await assertRejects(() => save(failing as ReturnType<typeof memoryFilePort>), Error, "EIO");
+  assertEquals(diskFullError("x", 1).name, "DiskFull");
+});
+
+Deno.test("mapped-ram: a real file is sparse where pages were zero, and round-trips", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/guest.ferry`;
+    const f = await openFilePort(path);
+    const { ram } = await save(f as ReturnType<typeof memoryFilePort>);
+    f.close();
+    const r = await openFilePort(path, { write: false });
+    const back = await restore(r);
+    r.close();
+    assertEquals(back.ram, ram);
+    const st = await Deno.stat(path);
+    // 73 pages of RAM, 8 written: the file's blocks hold far less than its size.
+    assertEquals(st.blocks !== null && st.blocks * 512 < st.size / 2, true, JSON.stringify(st));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
