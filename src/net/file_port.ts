@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import type { FilePort } from "../contract/ports.ts";
+import type { FilePort, Link } from "../contract/ports.ts";
 export type { FilePort };
 
 /** Options of the file ports. */
@@ -150,5 +150,29 @@ export function memoryFilePort(
     get writtenBytes() {
       return written;
     },
+  };
+}
+
+/**
+ * A link that reads `file` from its start, as a stream (restoring a `stream`
+ * file through the destination engine); what is written to it goes nowhere.
+ *
+ * @example
+ * ```ts
+ * import { fileReadLink, memoryFilePort } from "./file_port.ts";
+ * const link = fileReadLink(memoryFilePort({ initial: new Uint8Array([1, 2]) }));
+ * console.log(await link.read(new Uint8Array(8))); // 2
+ * ```
+ */
+export function fileReadLink(file: FilePort): Link {
+  let at = 0;
+  return {
+    write: () => Promise.resolve(),
+    async read(into) {
+      const n = await file.pread(into, at);
+      at += n;
+      return n === 0 ? null : n;
+    },
+    close() {},
   };
 }

@@ -21,6 +21,7 @@ import type { WorkloadConfig } from "../guest/workload.ts";
 import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
 import { nearest } from "../util/nearest.ts";
+import { fileTransportErrors, type ResolvedTransport, resolveTransport } from "./transport.ts";
 import type {
   BalloonBehaviour,
   Expectations,
@@ -48,6 +49,8 @@ export interface ResolvedScenario {
   staticFree: PageRange[];
   workload: WorkloadConfig;
   migration: MigrationConfig;
+  /** Where the stream goes: the destination peer, or a file saved then restored. */
+  transport: ResolvedTransport;
   network: ResolvedNetwork;
   faults: FaultSpec[];
   /** After a failure, start a fresh destination and migrate again (once). */
@@ -156,7 +159,13 @@ export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
     start: true,
     length: true,
   }),
-  migration: keys<MigrationSpec>({ capabilities: true, parameters: true }),
+  migration: keys<MigrationSpec>({ capabilities: true, parameters: true, transport: true }),
+  "migration.transport": keys<NonNullable<MigrationSpec["transport"]>>({
+    kind: true,
+    path: true,
+    sizeLimit: true,
+    bandwidth: true,
+  }),
   network: keys<NetworkSpec>({
     bandwidth: true,
     burst: true,
@@ -366,10 +375,18 @@ export function resolveScenario(
     }
   }
 
-  const { config: migration, errors: merr, warnings: mwarn } = resolveMigration(
-    objectAt(s.migration, "migration", "migration", errors) as MigrationSpec,
-  );
+  const migrationSpec = objectAt(s.migration, "migration", "migration", errors) as MigrationSpec;
+  const { config: migration, errors: merr, warnings: mwarn } = resolveMigration(migrationSpec);
   errors.push(...merr);
+  const transport = resolveTransport(
+    migrationSpec.transport === undefined ? undefined : objectAt(
+      migrationSpec.transport,
+      "migration.transport",
+      "migration.transport",
+      errors,
+    ),
+    errors,
+  );
   warnings.push(...mwarn);
   if (migration.capabilities.freePageHints && migration.hintSource === "static") {
     if (!staticFree.length && !(g.staticFreeMap?.length)) {
@@ -395,6 +412,7 @@ export function resolveScenario(
   const sim = resolveSim(s.sim, errors);
   const retry = s.retry ?? false;
   if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
+  if (transport.kind === "file") errors.push(...fileTransportErrors(faults, retry === true));
 
   const expect = objectAt(s.expect, "expect", "expect", errors) as Expectations;
   if (
@@ -446,6 +464,7 @@ export function resolveScenario(
       staticFree,
       workload,
       migration,
+      transport,
       network,
       faults,
       retry,
