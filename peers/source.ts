@@ -253,7 +253,13 @@ async function saveToFile(
     const message = `Cannot open the file ${file.path}: ${(e as Error).message}`;
     return {
       link: deadLink(message),
-      sink: Promise.resolve({ outcome: "failed", error: message, savedAtMs: null, file: null }),
+      sink: Promise.resolve({
+        outcome: "failed",
+        error: message,
+        savedAtMs: null,
+        file: null,
+        receivedBytes: 0,
+      }),
     };
   }
   const sink = runFileSink({ link: far, clock: systemClock, file: port, layout: file.layout })

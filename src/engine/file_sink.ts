@@ -97,6 +97,8 @@ export interface FileSinkReport {
   savedAtMs: number | null;
   /** The file's figures; null when nothing was written. */
   file: FileSinkFigures | null;
+  /** Stream bytes the sink received. */
+  receivedBytes: number;
 }
 
 class SourceAborted extends Error {}
@@ -275,6 +277,7 @@ export async function runFileSink(options: FileSinkOptions): Promise<FileSinkRep
     outcome,
     error,
     savedAtMs,
+    receivedBytes: r.received,
     file: sizeBytes === null ? null : {
       sizeBytes,
       writtenBytes: writer ? writer.writtenBytes : appended.bytes,

@@ -56,21 +56,34 @@ export async function openFilePort(
   const limit = options.sizeLimitBytes ?? Infinity;
   let closed = false;
   return {
-    async pwrite(data, offset) {
-      if (offset + data.length > limit) throw diskFullError(path, limit);
-      await file.seek(offset, Deno.SeekMode.Start);
-      let off = 0;
-      while (off < data.length) off += await file.write(data.subarray(off));
-    },
-    async pread(into, offset) {
-      await file.seek(offset, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < into.length) {
-        const n = await file.read(into.subarray(got));
-        if (n === null || n === 0) break;
-        got += n;
+    // Positioned reads and writes are synchronous: a 1 MiB write blocks the
+    // event loop for well under a millisecond, and an async op's hop through
+    // the runtime's thread pool cost 10x the throughput on a loaded machine
+    // (bench/file_bench.ts; docs/mapped_ram.md). The sync to the device stays async.
+    pwrite(data, offset) {
+      if (offset + data.length > limit) return Promise.reject(diskFullError(path, limit));
+      try {
+        file.seekSync(offset, Deno.SeekMode.Start);
+        let off = 0;
+        while (off < data.length) off += file.writeSync(data.subarray(off));
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
       }
-      return got;
+    },
+    pread(into, offset) {
+      try {
+        file.seekSync(offset, Deno.SeekMode.Start);
+        let got = 0;
+        while (got < into.length) {
+          const n = file.readSync(into.subarray(got));
+          if (n === null || n === 0) break;
+          got += n;
+        }
+        return Promise.resolve(got);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
     async size() {
       return (await file.stat()).size;

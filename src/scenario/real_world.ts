@@ -174,6 +174,8 @@ export class RealWorld implements World {
   #fileTmpDir: string | null = null;
   /** The file sink's figures from the source's last digest. */
   #fileSaved: FileFigures | null = null;
+  /** Stream bytes the file sink received (the stream's far end, in the source's process). */
+  fileReceivedBytes: number | null = null;
 
   private constructor(
     s: ResolvedScenario,
@@ -419,6 +421,7 @@ export class RealWorld implements World {
   /** Notes what the file sink reported with the source's digest (times on the source's clock). */
   noteFileSink(sink: FileSinkReport, report: SourceReport | undefined): void {
     const saveMs = sink.savedAtMs !== null && report ? sink.savedAtMs - report.startAtMs : null;
+    this.fileReceivedBytes = sink.receivedBytes;
     this.#fileSaved = sink.file
       ? {
         sizeBytes: sink.file.sizeBytes,
@@ -720,6 +723,8 @@ class RealDestination implements DestinationPeer {
     const r = await p.quit();
     const summary = r?.destination ? shiftSummary(r.destination, p.offsetMs) : null;
     const file = this.#w.fileFigures(summary?.restoreMs ?? null);
+    // A file transport: the stream ended in the file sink; it says what it received.
+    if (summary && file !== undefined) summary.receivedBytes = this.#w.fileReceivedBytes ?? 0;
     return {
       summary: summary ?? lostSummary(p),
       guestRunning: !p.killed && (r?.guestRunning ?? false),

@@ -149,7 +149,8 @@ export class SimFileDestination implements DestinationPeer {
       if (!error) delete summary.error;
       summary.firstByteAtMs = this.#saveStartMs;
       summary.loadedAtMs = this.#resumeAtMs;
-      summary.receivedBytes = sink.file?.writtenBytes ?? 0;
+      // What the sink took of the stream (the file's own figures are in `file`).
+      summary.receivedBytes = sink.receivedBytes;
       summary.endAtMs = sink.savedAtMs ?? this.#w.clock.nowMs();
     }
     summary.resumeAtMs = this.#resumeAtMs;

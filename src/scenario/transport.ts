@@ -31,6 +31,9 @@ export type ResolvedTransport =
 /** The simulated file device's default bandwidth (2 GiB/s, a local NVMe disk's page cache). */
 export const SIM_FILE_BANDWIDTH_DEFAULT = 2 * 1024 ** 3;
 
+/** Fault actions that act on a save to a file: the source and the engine. */
+export const FILE_FAULT_ACTIONS = ["kill-source", "stop-source", "cancel"] as const;
+
 /** Fault actions that act on the link or the destination peer: none during a save to a file. */
 const LINK_FAULTS = [
   "cut-link",
