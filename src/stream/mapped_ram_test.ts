@@ -1,9 +1,15 @@
 import { assertEquals, assertRejects } from "../util/assert.ts";
+
+/** Asserts that `fn` rejects with an error of `cls` whose message includes `text`. */
+function rejectsWith(fn: () => Promise<unknown>, cls: ErrorConstructor, text: string) {
+  return assertRejects(fn, (e: Error) => e instanceof cls && e.message.includes(text));
+}
 import { diskFullError, memoryFilePort, openFilePort } from "../net/file_port.ts";
 import type { FilePort } from "../contract/ports.ts";
 import { MappedRamWriter } from "./mapped_ram_writer.ts";
 import { loadMappedRamPages, openMappedRamFile } from "./mapped_ram_reader.ts";
-import { mappedRamLayout, PAGES_ALIGN_BYTES } from "./mapped_ram_format.ts";
+import { FILE_HEAD_BYTES, mappedRamLayout, PAGES_ALIGN_BYTES } from "./mapped_ram_format.ts";
+import { crc32 } from "node:zlib";
 
 const PS = 4096;
 const BLOCKS = [{ name: "pc.ram", bytes: 64 * PS }, { name: "vga.vram", bytes: 9 * PS }];
@@ -62,7 +68,7 @@ Deno.test("mapped-ram: a file without its end record (the source killed mid-writ
   const file = memoryFilePort();
   const w = await MappedRamWriter.create(file, BLOCKS, { pageSize: PS });
   await w.writePages(0, 63, page(7));
-  await assertRejects(() => restore(file), RangeError, "cut short");
+  await rejectsWith(() => restore(file), RangeError, "cut short");
 });
 
 Deno.test("mapped-ram: a file cut short anywhere is refused", async () => {
@@ -73,12 +79,12 @@ Deno.test("mapped-ram: a file cut short anywhere is refused", async () => {
     const cut of [0, 10, layout.headerBytes - 1, layout.blocks[0].pagesOffset, whole.length - 1]
   ) {
     const short = memoryFilePort({ initial: whole.subarray(0, cut) });
-    await assertRejects(() => restore(short), RangeError, "refused");
+    await rejectsWith(() => restore(short), RangeError, "refused");
   }
   const longer = new Uint8Array(whole.length + 1);
   longer.set(whole);
   const long = memoryFilePort({ initial: longer });
-  await assertRejects(() => restore(long), RangeError, "trailing bytes");
+  await rejectsWith(() => restore(long), RangeError, "trailing bytes");
 });
 
 Deno.test("mapped-ram: a flipped byte in a page, the header, a bitmap or the device state is refused", async () => {
@@ -90,27 +96,30 @@ Deno.test("mapped-ram: a flipped byte in a page, the header, a bitmap or the dev
     b[at] ^= 0x10;
     return memoryFilePort({ initial: b });
   };
-  await assertRejects(
+  await rejectsWith(
     () => restore(flip(layout.blocks[0].pagesOffset + 11 * PS + 100)),
     RangeError,
     'block "pc.ram" page 11: its CRC-32 differs',
   );
-  await assertRejects(() => restore(flip(20)), RangeError, "refused");
-  await assertRejects(() => restore(flip(layout.blocks[1].bitmapOffset)), RangeError, "checksum");
-  await assertRejects(() => restore(flip(layout.blocks[0].crcOffset + 1)), RangeError, "checksum");
-  await assertRejects(() => restore(flip(layout.endOffset + 5)), RangeError, "checksum");
-  await assertRejects(() => restore(flip(whole.length - 6)), RangeError, "no end record");
+  await rejectsWith(() => restore(flip(20)), RangeError, "refused");
+  await rejectsWith(() => restore(flip(layout.blocks[1].bitmapOffset)), RangeError, "checksum");
+  await rejectsWith(() => restore(flip(layout.blocks[0].crcOffset + 1)), RangeError, "checksum");
+  await rejectsWith(() => restore(flip(layout.endOffset + 5)), RangeError, "checksum");
+  await rejectsWith(() => restore(flip(whole.length - 6)), RangeError, "no end record");
 });
 
 Deno.test("mapped-ram: a header whose offsets differ from its layout is refused before any page", async () => {
   const { file } = await save();
   const whole = file.bytes();
   const layout = mappedRamLayout(BLOCKS, PS);
-  // Block 0's pagesOffset is the last u64 of its header, before block 1's name length.
-  const at = layout.headerBytes - 4 - (1 + 8 + 8 + 4 + 8 + 8 + 8) - BLOCKS[1].name.length - 8;
+  // Block 0's pagesOffset: after the file head, its name, used length, page size and two offsets.
+  const at = FILE_HEAD_BYTES + 1 + BLOCKS[0].name.length + 8 + 4 + 8 + 8;
   const v = new DataView(whole.buffer);
-  v.setBigUint64(at, 0n);
-  await assertRejects(
+  assertEquals(Number(v.getBigUint64(at)), layout.blocks[0].pagesOffset);
+  // Another 1 MiB-aligned offset, the header's checksum made right: only the layout check is left.
+  v.setBigUint64(at, BigInt(layout.blocks[0].pagesOffset + PAGES_ALIGN_BYTES));
+  v.setUint32(layout.headerBytes - 4, crc32(whole.subarray(0, layout.headerBytes - 4)));
+  await rejectsWith(
     () => restore(memoryFilePort({ initial: whole })),
     RangeError,
     'block "pc.ram" has offsets',
@@ -119,13 +128,13 @@ Deno.test("mapped-ram: a header whose offsets differ from its layout is refused 
 
 Deno.test("mapped-ram: a full disk and a write error fail the save with the device's error", async () => {
   const full = memoryFilePort({ sizeLimitBytes: PAGES_ALIGN_BYTES + 8 * PS });
-  await assertRejects(() => save(full), Error, "No space left on device");
+  await rejectsWith(() => save(full), Error, "No space left on device");
   const failing: FilePort = {
     ...memoryFilePort(),
     pwrite: (_d, off) =>
       off > PAGES_ALIGN_BYTES ? Promise.reject(new Error("EIO")) : Promise.resolve(),
   };
-  await assertRejects(() => save(failing as ReturnType<typeof memoryFilePort>), Error, "EIO");
+  await rejectsWith(() => save(failing as ReturnType<typeof memoryFilePort>), Error, "EIO");
   assertEquals(diskFullError("x", 1).name, "DiskFull");
 });
 
