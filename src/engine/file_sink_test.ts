@@ -195,3 +195,40 @@ Deno.test("file sink: a mapped-ram file refuses a stream with a page encoder's r
   assertEquals(src.outcome, "failed");
   assertEquals(src.guestRunning, true);
 });
+
+Deno.test("file sink: a page whose CRC-32 fails and is never sent again fails the save, the file refused", async () => {
+  const ram = createRam([{ name: "pc.ram", bytes: 4 * MiB }]);
+  fillRam(ram, { fill: "random", seed: 2 });
+  const w = Workload.fresh({ kind: "idle", touchesPerSec: 0, writeBytes: 1 }, 1);
+  const { guest } = steppedGuest(ram, w, 0);
+  const [a, b] = memoryLinkPair();
+  // One byte flipped in the first run's page data (under its page's CRC, not the section's).
+  let sent = 0;
+  const flipping: typeof a = {
+    ...a,
+    write(data) {
+      const at = 65536 - sent;
+      sent += data.length;
+      if (at >= 0 && at < data.length) {
+        const copy = data.slice();
+        copy[at] ^= 1;
+        return a.write(copy);
+      }
+      return a.write(data);
+    },
+  };
+  const { config } = resolveMigration({
+    capabilities: { mappedRam: true },
+    transport: { kind: "file" },
+  });
+  const file = memoryFilePort();
+  const [src, sink] = await Promise.all([
+    runSource({ guest, link: flipping, clock: systemClock, config }),
+    runFileSink({ link: b, clock: systemClock, file, layout: "mapped" }),
+  ]);
+  assertEquals(sink.outcome, "failed");
+  assertMatch(sink.error ?? "", /1 page\(s\) failed their checksum and were not sent again/);
+  assertEquals(src.outcome, "failed");
+  assertEquals(src.guestRunning, true);
+  assertEquals((await restore(file, "mapped")).outcome, "failed");
+});
