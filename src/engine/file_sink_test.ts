@@ -232,3 +232,30 @@ Deno.test("file sink: a page whose CRC-32 fails and is never sent again fails th
   assertEquals(src.guestRunning, true);
   assertEquals((await restore(file, "mapped")).outcome, "failed");
 });
+
+Deno.test("file sink: a page written, then zeroed by the guest, restores as zero (its bit cleared)", async () => {
+  const ram = createRam([{ name: "pc.ram", bytes: 1 * MiB }]);
+  fillRam(ram, { fill: "random", seed: 3 });
+  const log = new DirtyLog(ram.totalPages);
+  let syncs = 0;
+  const guest: SourceGuest = {
+    ram,
+    syncDirtyLog(into) {
+      // After the bulk pass, the guest zeroes pages 10..19.
+      if (syncs++ === 0) {
+        ram.blocks[0].bytes.fill(0, 10 * PAGE_SIZE, 20 * PAGE_SIZE);
+        for (let p = 10; p < 20; p++) log.mark(p);
+      }
+      return log.syncInto(into);
+    },
+    stop: () => Promise.resolve(new Uint8Array([1])),
+    cont: () => Promise.resolve(),
+  };
+  const file = memoryFilePort();
+  const { sink } = await save(guest, file, "mapped");
+  assertEquals(sink.outcome, "completed", sink.error);
+  const back = await restore(file, "mapped");
+  assertEquals(back.outcome, "completed", back.error);
+  assertEquals(differingPages(back.ram!.blocks.map((b) => b.bytes), [ram.blocks[0].bytes]), []);
+  assertEquals(back.pages, ram.totalPages - 10);
+});
