@@ -94,10 +94,13 @@ export type { DrawOptions, Violation } from "./src/swarm/swarm.ts";
 export type {
   CheckpointSpec,
   DestinationSpec,
+  FileFigures,
   HashStatsRecord,
   HostsSpec,
   SimSpec,
+  TransportSpec,
 } from "./src/contract/types.ts";
+export type { ResolvedTransport } from "./src/scenario/transport.ts";
 export type { HostPlacement } from "./src/util/host_spec.ts";
 export type { Shard } from "./src/util/shard.ts";
 export type { RawRun, Row, ShardRecord } from "./src/report/store.ts";

@@ -10,6 +10,12 @@ import { runHintsBench } from "./hints_bench.ts";
 console.log("== engine: 1 GiB guests over loopback between two peer processes (real mode)");
 await runEngineBench();
 
+console.log(
+  "\n== mapped-ram: save and restore a 1 GiB guest to a file on the local disk, against cp; a busy guest over 10 rounds",
+);
+const { runFileBench } = await import("./file_bench.ts");
+await runFileBench();
+
 console.log("\n== simulation: 1 GiB guest over a simulated 1 Gbit/s link (sim mode)");
 const { runSimBench } = await import("./sim_bench.ts");
 await runSimBench();

@@ -24,7 +24,15 @@ import { digestRam } from "../src/guest/digest.ts";
 import { decodeDeviceState } from "../src/guest/device_state.ts";
 import { FreeView } from "../src/guest/free_view.ts";
 import { tcpLink } from "../src/net/link.ts";
-import { runDestination } from "../src/engine/destination.ts";
+import {
+  type DestinationOptions,
+  type DestinationReport,
+  runDestination,
+} from "../src/engine/destination.ts";
+import { restoreFromFile } from "../src/engine/file_restore.ts";
+import { openFilePort } from "../src/net/file_port.ts";
+import type { StreamSetup } from "../src/stream/reader.ts";
+import type { KindCounters } from "../src/contract/types.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { loadCheckpoint } from "../src/engine/checkpoint_index.ts";
 import { fileAccess } from "../src/stream/checkpoint_file.ts";
@@ -32,6 +40,7 @@ import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runt
 import {
   type DestinationSummary,
   emptyDestinationSummary,
+  type FilePeerConfig,
   type PeerConfig,
 } from "../src/control/protocol.ts";
 
@@ -65,60 +74,89 @@ async function main(args: string[]): Promise<number> {
   const checkpoint = ck && config.migration.capabilities.hashDedup
     ? loadCheckpoint(() => fileAccess(ck.path), ck.format, systemClock)
     : undefined;
-  const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
-  const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
-  const port = (listener.addr as Deno.NetAddr).port;
-  if (control) await control.send({ type: "ready", port, rssBytes: rss.sample() });
-  else console.error(`destination: listening on ${listen.hostname}:${port}`);
-
+  const hold = new Set(config.holdAt ?? []);
   // One wait for quit, shared by every place that may see it.
   const quit: Promise<unknown> = control
     ? Promise.race([control.wait("quit"), control.closed]).catch(() => {})
     : new Promise(() => {});
-  const accepted = await Promise.race([listener.accept(), quit.then(() => null)]);
-  listener.close();
-  if (!accepted) {
-    await control?.send({
-      type: "result",
-      destination: emptyDestinationSummary("No source connected"),
-      rssBytesMax: rss.stop(),
-    });
-    control?.channel.close();
-    return 0;
-  }
-  accepted.setNoDelay(true);
-  const link = tcpLink(accepted, { idleTimeoutMs: config.migration.peerTimeoutMs });
-
-  const hold = new Set(config.holdAt ?? []);
-  const report = await runDestination({
-    link,
-    clock: systemClock,
-    maxRamBytes: config.maxRamBytes,
-    checkpoint,
-    createRam: (setup) => {
-      if (preallocated) return checkLayout(preallocated, setup.blocks);
-      return prepare(
-        createRam(setup.blocks.map((b) => ({ name: b.name, bytes: b.pages * PAGE_SIZE }))),
+  const loadDevice = (bytes: Uint8Array) => {
+    const s = decodeDeviceState(bytes).workload;
+    // The guest's free view must fit the RAM that was loaded.
+    const pages = (loadedRam as Ram | null)?.totalPages ?? 0;
+    if (s.free && s.free.length !== FreeView.byteLength(pages)) {
+      throw new RangeError(
+        `Device state carries a free view of ${s.free.length} bytes for a guest of ${pages} pages`,
       );
-    },
-    loadDevice: (bytes) => {
-      const s = decodeDeviceState(bytes).workload;
-      // The guest's free view must fit the RAM that was loaded.
-      const pages = (loadedRam as Ram | null)?.totalPages ?? 0;
-      if (s.free && s.free.length !== FreeView.byteLength(pages)) {
-        throw new RangeError(
-          `Device state carries a free view of ${s.free.length} bytes for a guest of ${pages} pages`,
-        );
-      }
-      state = s;
-    },
-    hooks: {
-      phase: async (phase, round) => {
-        await control?.send({ type: "phase", phase, round, atMs: systemClock.nowMs() });
-        if (control && hold.has(phase)) await control.wait("continue");
+    }
+    state = s;
+  };
+  const createGuestRam = (setup: StreamSetup) => {
+    if (preallocated) return checkLayout(preallocated, setup.blocks);
+    return prepare(
+      createRam(setup.blocks.map((b) => ({ name: b.name, bytes: b.pages * PAGE_SIZE }))),
+    );
+  };
+  let report: DestinationReport;
+  let restoreMs: number | null | undefined;
+  if (config.file) {
+    // A file transport: restore the guest from the file once the runner says so.
+    const file = config.file;
+    if (control) await control.send({ type: "ready", rssBytes: rss.sample() });
+    const go = control
+      ? await Promise.race([control.wait("restore").then(() => true), quit.then(() => false)])
+        .catch(() => false)
+      : true;
+    if (!go) {
+      await control?.send({
+        type: "result",
+        destination: emptyDestinationSummary("Not restored: the save did not complete"),
+        rssBytesMax: rss.stop(),
+      });
+      control?.channel.close();
+      return 0;
+    }
+    report = await restoreStep(file, {
+      createRam: createGuestRam,
+      loadDevice,
+      maxRamBytes: config.maxRamBytes,
+    });
+    restoreMs = report.outcome === "completed" ? report.loadedAtMs! - report.firstByteAtMs! : null;
+  } else {
+    const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
+    const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
+    const port = (listener.addr as Deno.NetAddr).port;
+    if (control) await control.send({ type: "ready", port, rssBytes: rss.sample() });
+    else console.error(`destination: listening on ${listen.hostname}:${port}`);
+
+    const accepted = await Promise.race([listener.accept(), quit.then(() => null)]);
+    listener.close();
+    if (!accepted) {
+      await control?.send({
+        type: "result",
+        destination: emptyDestinationSummary("No source connected"),
+        rssBytesMax: rss.stop(),
+      });
+      control?.channel.close();
+      return 0;
+    }
+    accepted.setNoDelay(true);
+    const link = tcpLink(accepted, { idleTimeoutMs: config.migration.peerTimeoutMs });
+
+    report = await runDestination({
+      link,
+      clock: systemClock,
+      maxRamBytes: config.maxRamBytes,
+      checkpoint,
+      createRam: createGuestRam,
+      loadDevice,
+      hooks: {
+        phase: async (phase, round) => {
+          await control?.send({ type: "phase", phase, round, atMs: systemClock.nowMs() });
+          if (control && hold.has(phase)) await control.wait("continue");
+        },
       },
-    },
-  });
+    });
+  }
 
   const summary: DestinationSummary = emptyDestinationSummary(report.error);
   summary.endAtMs = systemClock.nowMs();
@@ -128,6 +166,7 @@ async function main(args: string[]): Promise<number> {
   summary.receivedBytes = report.receivedBytes;
   summary.rounds = report.rounds;
   summary.decompressMs = report.decompressMs;
+  if (restoreMs !== undefined) summary.restoreMs = restoreMs;
   if (report.hash) summary.hash = report.hash;
   checkpoint?.index?.close();
   let vcpu: Vcpu | null = null;
@@ -197,6 +236,45 @@ async function main(args: string[]): Promise<number> {
   });
   control.channel.close();
   return 0;
+}
+
+/** Restores the guest from a file, as a destination report (file_restore.ts). */
+async function restoreStep(
+  file: FilePeerConfig,
+  o: Pick<DestinationOptions, "createRam" | "loadDevice" | "maxRamBytes">,
+): Promise<DestinationReport> {
+  const t = systemClock.nowMs();
+  let port;
+  try {
+    port = await openFilePort(file.path, { write: false });
+  } catch (e) {
+    port = null;
+    const error = `Cannot open the file ${file.path}: ${(e as Error).message}`;
+    const empty = emptyDestinationSummary(error);
+    return { ...empty, outcome: "failed", ram: null, pages: zeroKinds(), bytes: zeroKinds() };
+  }
+  try {
+    const r = await restoreFromFile({ file: port, layout: file.layout, clock: systemClock, ...o });
+    const kinds = zeroKinds();
+    kinds.total = r.pages;
+    return {
+      outcome: r.outcome,
+      ...(r.error ? { error: r.error } : {}),
+      ram: r.ram,
+      firstByteAtMs: t,
+      loadedAtMs: r.outcome === "completed" ? systemClock.nowMs() : null,
+      rounds: 0,
+      receivedBytes: await port.size(),
+      pages: kinds,
+      bytes: zeroKinds(),
+    };
+  } finally {
+    port.close();
+  }
+}
+
+function zeroKinds(): KindCounters {
+  return { total: 0, normal: 0, zero: 0 };
 }
 
 if (import.meta.main) {

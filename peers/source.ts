@@ -20,14 +20,16 @@ import { compareDigests } from "../src/scenario/checker.ts";
 import { Vcpu } from "../src/guest/vcpu.ts";
 import { digestRam } from "../src/guest/digest.ts";
 import { encodeDeviceState } from "../src/guest/device_state.ts";
-import { type Link, tcpLink } from "../src/net/link.ts";
+import { type Link, memoryLinkPair, tcpLink } from "../src/net/link.ts";
+import { openFilePort } from "../src/net/file_port.ts";
+import { type FileSinkReport, runFileSink } from "../src/engine/file_sink.ts";
 import { runSource, type SourceReport } from "../src/engine/source.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
 import { triggerLink } from "../src/faults/trigger_link.ts";
 import { startHintSource } from "../src/guest/hint_wiring.ts";
 import { limitSocketBuffer } from "../src/net/socket_buffer.ts";
-import type { PeerConfig } from "../src/control/protocol.ts";
+import type { FilePeerConfig, PeerConfig } from "../src/control/protocol.ts";
 import { resolveScenario } from "../src/scenario/validate.ts";
 import { scenarioSeeds } from "../src/scenario/seeds.ts";
 import { ferryCheckpointPieces } from "../src/stream/checkpoint_file.ts";
@@ -156,24 +158,32 @@ async function main(args: string[]): Promise<number> {
   for (;;) {
     const target = await next;
     let link: Link;
-    try {
-      const conn = await Deno.connect(target);
-      conn.setNoDelay(true);
-      if (config.sendBufferBytes) {
-        const why = limitSocketBuffer(
-          { port: (conn.localAddr as Deno.NetAddr).port, peerPort: target.port },
-          "send",
-          config.sendBufferBytes,
+    // A file transport: the stream goes to the file sink, which writes the file here.
+    let sink: Promise<FileSinkReport> | null = null;
+    if (config.file) {
+      const saving = await saveToFile(config.file, migration.peerTimeoutMs);
+      link = saving.link;
+      sink = saving.sink;
+    } else {
+      try {
+        const conn = await Deno.connect(target);
+        conn.setNoDelay(true);
+        if (config.sendBufferBytes) {
+          const why = limitSocketBuffer(
+            { port: (conn.localAddr as Deno.NetAddr).port, peerPort: target.port },
+            "send",
+            config.sendBufferBytes,
+          );
+          if (why) console.error(`source: send buffer left to the kernel: ${why}`);
+        }
+        link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
+      } catch (e) {
+        link = deadLink(
+          `Cannot connect to the destination at ${target.hostname}:${target.port}: ${
+            (e as Error).message
+          }`,
         );
-        if (why) console.error(`source: send buffer left to the kernel: ${why}`);
       }
-      link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
-    } catch (e) {
-      link = deadLink(
-        `Cannot connect to the destination at ${target.hostname}:${target.port}: ${
-          (e as Error).message
-        }`,
-      );
     }
     if (control && config.holdAtBytes?.length) {
       link = triggerLink(link, config.holdAtBytes, async (bytes) => {
@@ -202,6 +212,7 @@ async function main(args: string[]): Promise<number> {
         },
       },
     });
+    const fileSink = sink ? await sink : undefined;
     const completed = report.outcome === "completed";
     await control?.send({
       type: "outcome",
@@ -225,6 +236,7 @@ async function main(args: string[]): Promise<number> {
         counter: d.counter,
         intact: d.intact,
         report: d.report,
+        ...(fileSink ? { fileSink } : {}),
         free: d.free,
         lied: hints?.driver?.liedBytes() ?? null,
         atMs: systemClock.nowMs(),
@@ -256,6 +268,33 @@ async function main(args: string[]): Promise<number> {
   await control.send({ type: "result", source: report, rssBytesMax: rss.stop(), guestRunning });
   control.channel.close();
   return 0;
+}
+
+/** The file sink on the far end of an in-process link, writing `file.path`. */
+async function saveToFile(
+  file: FilePeerConfig,
+  idleTimeoutMs: number,
+): Promise<{ link: Link; sink: Promise<FileSinkReport> }> {
+  const [near, far] = memoryLinkPair({ idleTimeoutMs });
+  let port;
+  try {
+    port = await openFilePort(file.path, { sizeLimitBytes: file.sizeLimitBytes ?? undefined });
+  } catch (e) {
+    const message = `Cannot open the file ${file.path}: ${(e as Error).message}`;
+    return {
+      link: deadLink(message),
+      sink: Promise.resolve({
+        outcome: "failed",
+        error: message,
+        savedAtMs: null,
+        file: null,
+        receivedBytes: 0,
+      }),
+    };
+  }
+  const sink = runFileSink({ link: far, clock: systemClock, file: port, layout: file.layout })
+    .finally(() => port.close());
+  return { link: near, sink };
 }
 
 function deadLink(message: string): Link {

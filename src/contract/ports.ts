@@ -64,3 +64,32 @@ export interface HintSource {
 export const HINT_RANGE_BYTES_MAX = 4 * 1024 * 1024;
 /** Most ranges in one batch. */
 export const HINT_BATCH_RANGES_MAX = 1024;
+
+/**
+ * A seekable file, as the engine sees it (mapped-ram's transport): positioned
+ * reads and writes, so a page written again overwrites itself in place. Real
+ * peers wrap a Deno file (src/net/file_port.ts), tests and the simulator a
+ * memory file.
+ *
+ * @example
+ * ```ts ignore
+ * import type { FilePort } from "./ports.ts";
+ * async function zeroFirst(f: FilePort) {
+ *   await f.pwrite(new Uint8Array(4096), 0);
+ * }
+ * ```
+ */
+export interface FilePort {
+  /** Writes all of `data` at byte `offset`; rejects when the file cannot hold it (disk full). */
+  pwrite(data: Uint8Array, offset: number): Promise<void>;
+  /** Reads up to `into.length` bytes at `offset`; resolves with the count (0 at end of file). */
+  pread(into: Uint8Array, offset: number): Promise<number>;
+  /** The file's size in bytes (its logical size: holes count). */
+  size(): Promise<number>;
+  /** Sets the file's size (cuts it, or extends it with a hole). */
+  truncate(bytes: number): Promise<void>;
+  /** Flushes the file's data to its device. */
+  sync(): Promise<void>;
+  /** Closes the file. */
+  close(): void;
+}

@@ -192,6 +192,59 @@ export interface MigrationSpec {
    * table.
    */
   parameters?: Record<string, unknown>;
+  /**
+   * Where the stream goes (default `{ kind: "tcp" }`, the destination peer). `{ kind: "file" }`
+   * saves the guest to a file, then restores it into a fresh destination (docs/mapped_ram.md).
+   */
+  transport?: TransportSpec;
+}
+
+/**
+ * The migration's transport: the socket to a destination peer, or a file (saved, then restored).
+ *
+ * @example
+ * ```ts
+ * import type { TransportSpec } from "./types.ts";
+ * const t: TransportSpec = { kind: "file", path: "guest.ferry", sizeLimit: "300MiB" };
+ * ```
+ */
+export type TransportSpec =
+  | { kind: "tcp" }
+  | {
+    kind: "file";
+    /** The file written (kept after the run: the user's output); absent: a temporary file, removed. */
+    path?: string;
+    /** Largest size the file may reach ("300MiB"): a write past it fails as a full disk does. */
+    sizeLimit?: string | number;
+    /** Sim mode: the file device's bandwidth ("1GiB/s", default 2GiB/s); real mode: the disk's own. */
+    bandwidth?: string | number;
+  };
+
+/**
+ * The figures of a migration to a file.
+ *
+ * @example
+ * ```ts
+ * import type { FileFigures } from "./types.ts";
+ * const f: FileFigures = {
+ *   sizeBytes: 1 << 20, writtenBytes: 1 << 21, pagesRewritten: 256,
+ *   saveMs: 40, restoreMs: 12, writeBytesPerSec: 52428800,
+ * };
+ * ```
+ */
+export interface FileFigures {
+  /** The file's size (its logical size: zero pages are holes in a mapped-ram file). */
+  sizeBytes: number;
+  /** Bytes written to it, rewrites and metadata included. */
+  writtenBytes: number;
+  /** Page writes that overwrote a copy already in the file (0 for a stream file). */
+  pagesRewritten: number;
+  /** Milliseconds from the start of the migration to the file whole (null: never whole). */
+  saveMs: number | null;
+  /** Milliseconds to restore the guest from it (null: not restored). */
+  restoreMs: number | null;
+  /** writtenBytes over saveMs (null: not whole). */
+  writeBytesPerSec: number | null;
 }
 
 /**
@@ -803,6 +856,8 @@ export interface Result {
     link: "direct" | "proxy" | "kernel" | "sim";
     events: { atMs: number; what: string }[];
   };
+  /** A migration to a file: its figures (null: the transport is not a file). */
+  file?: FileFigures | null;
   /** What the run left behind after the runner cleaned up (all empty when clean). */
   cleanup?: {
     processesLeft: number[];

@@ -28,6 +28,7 @@
 import type { MigrationConfig } from "../engine/capabilities.ts";
 import type { DigestComparison, FaultPhase, ProgressRecord } from "../contract/types.ts";
 import type { SourceReport } from "../engine/source.ts";
+import type { FileSinkReport } from "../engine/file_sink.ts";
 
 import type { GuestConfig } from "../guest/replay.ts";
 import type { BlockSpec } from "../guest/ram.ts";
@@ -60,6 +61,21 @@ export interface PeerConfig {
   sendBufferBytes?: number;
   /** Destination only: the checkpoint it indexes before it is ready (capability hashDedup). */
   checkpoint?: { path: string; format: "elf" | "ferry" };
+  /**
+   * A file transport (docs/mapped_ram.md). The source saves to `path`
+   * through the file sink instead of connecting to a destination; the
+   * destination listens for nothing and, on `restore`, restores the guest
+   * from `path`.
+   */
+  file?: FilePeerConfig;
+}
+
+/** Where a file transport's file is, how it is laid out, and how large it may grow. */
+export interface FilePeerConfig {
+  path: string;
+  layout: "mapped" | "stream";
+  /** A write past this size fails as a full disk does; null: no limit. */
+  sizeLimitBytes: number | null;
 }
 
 /** What the destination reports in its result. */
@@ -83,6 +99,8 @@ export interface DestinationSummary {
   discarded?: boolean;
   /** Capability hashDedup's counters (absent when the source did not ask for it). */
   hash?: DestinationHashRecord;
+  /** With a file transport: milliseconds the restore took (null: not restored). */
+  restoreMs?: number | null;
 }
 
 /** A destination summary for a migration that never got anywhere (no stream, a dead peer). */
@@ -111,6 +129,8 @@ export type ControlMessage =
   | { type: "start"; connect: { hostname: string; port: number } }
   | { type: "cancel"; reason?: string }
   | { type: "continue" }
+  /** Destination with a file transport: restore the guest from the file, then resume it. */
+  | { type: "restore" }
   | { type: "quit" }
   /** Resume the source's guest: the destination never resumed it. */
   | { type: "cont" }
@@ -134,6 +154,8 @@ export type ControlMessage =
     lied?: Uint8Array | null;
     /** Source only: the report of the attempt just ended. */
     report?: SourceReport;
+    /** Source only, with a file transport: what the file sink reported (peer clock). */
+    fileSink?: FileSinkReport;
     /** Destination only: when its guest resumed (peer clock). */
     resumeAtMs?: number;
     /** Destination only: milliseconds its digest took, before the guest resumed. */

@@ -65,6 +65,8 @@ export interface CapabilityDecl<N extends string = string> {
   parameters: readonly ParameterDecl[];
   /** Capabilities it cannot be combined with, and why. */
   conflicts: readonly { with: string; why: string }[];
+  /** The transport kind it needs (`migration.transport.kind`), and why; none: any. */
+  requiresTransport?: { kind: string; why: string };
 }
 
 const ms = (min = 0) => (v: unknown): number => {
@@ -170,7 +172,7 @@ const compressMethod = (v: unknown): "deflate" | "zstd" => {
  * @example
  * ```ts
  * import { CAPABILITIES } from "./capabilities.ts";
- * console.log(CAPABILITIES.map((c) => c.name)); // ["xbzrle", "compress", "freePageHints", "hashDedup"]
+ * console.log(CAPABILITIES.map((c) => c.name)); // ["xbzrle", "compress", "freePageHints", "hashDedup", "mappedRam"]
  * ```
  */
 export const CAPABILITIES = [
@@ -251,6 +253,38 @@ export const CAPABILITIES = [
           "XBZRLE's cache must hold exactly the destination's copy of a page, and a hash the destination cannot resolve leaves it another until the page is sent again",
       },
     ],
+    requiresTransport: {
+      kind: "tcp",
+      why:
+        "the destination's summary and its requests for unresolved hashes come back on the return path, which a file has not",
+    },
+  },
+  {
+    name: "mappedRam",
+    doc:
+      "Mapped-ram (QEMU 9's mapped-ram, seed 002; docs/mapped_ram.md): migrate to a file where each page has a fixed offset (pages_offset + index x page size), with a bitmap of the pages present; a page dirtied again is rewritten in place, zero pages are not written, and the file never grows past the RAM.",
+    parameters: [],
+    conflicts: [
+      {
+        with: "xbzrle",
+        why:
+          "a mapped-ram file holds each page whole at its offset; an XBZRLE delta has no place there",
+      },
+      {
+        with: "compress",
+        why:
+          "a mapped-ram file holds each page whole at its offset; a compressed batch has no fixed size",
+      },
+      {
+        with: "hashDedup",
+        why:
+          "a file has no return path for the checkpoint's summary or the requests of unresolved hashes, and a mapped-ram file holds each page whole",
+      },
+    ],
+    requiresTransport: {
+      kind: "file",
+      why: "pages are written at fixed offsets, so the transport must be a seekable file",
+    },
   },
 ] as const satisfies readonly CapabilityDecl<string>[];
 
@@ -359,7 +393,11 @@ export interface ResolveMigrationOptions {
  */
 export function resolveMigration(
   spec:
-    | { capabilities?: Record<string, unknown>; parameters?: Record<string, unknown> }
+    | {
+      capabilities?: Record<string, unknown>;
+      parameters?: Record<string, unknown>;
+      transport?: unknown;
+    }
     | undefined,
   options: ResolveMigrationOptions = {},
 ): ResolvedMigration {
@@ -395,6 +433,18 @@ export function resolveMigration(
         reported.add(`${a}+${b}`);
         errors.push(`${where}.capabilities: ${a} and ${b} cannot be combined: ${k.why}`);
       }
+    }
+  }
+  // A capability that needs a transport kind (mappedRam: a file).
+  const transportKind = (spec?.transport as { kind?: unknown } | undefined)?.kind ?? "tcp";
+  for (const c of table) {
+    const need = c.requiresTransport;
+    if (caps[c.name] && need && transportKind !== need.kind) {
+      errors.push(
+        `${where}.capabilities.${c.name}: needs ${where}.transport { kind: "${need.kind}" }, got ${
+          JSON.stringify(transportKind)
+        }: ${need.why}`,
+      );
     }
   }
   const config: Record<string, unknown> = { capabilities: caps };

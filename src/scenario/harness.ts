@@ -375,6 +375,8 @@ function collect(s: ResolvedScenario, c: Collected): Result {
         })),
       },
       ...(c.cleanup ? { cleanup: c.cleanup } : {}),
+      // A file transport: saved, then restored (docs/mapped_ram.md).
+      ...(s.transport.kind === "file" ? { file: dstFinal.file ?? null } : {}),
     },
     wall: {
       ...c.wall,

@@ -34,8 +34,11 @@ import {
   type ControlMessage,
   type DestinationSummary,
   emptyDestinationSummary,
+  type FilePeerConfig,
   type PeerConfig,
 } from "../control/protocol.ts";
+import type { FileSinkReport } from "../engine/file_sink.ts";
+import type { FileFigures } from "../contract/types.ts";
 import type { SourceReport } from "../engine/source.ts";
 import type { FaultTargets, PeerRole } from "../faults/inject.ts";
 import {
@@ -201,6 +204,13 @@ export class RealWorld implements World {
   #hostLink: HostLinkControl | null;
   #hostLinkEvents: { atMs: number; what: string }[] = [];
   #startedAtMs = systemClock.nowMs();
+  /** A file transport: where the file is (a temporary directory's when the scenario names none). */
+  #file: Promise<FilePeerConfig> | null = null;
+  #fileTmpDir: string | null = null;
+  /** The file sink's figures from the source's last digest. */
+  #fileSaved: FileFigures | null = null;
+  /** Stream bytes the file sink received (the stream's far end, in the source's process). */
+  fileReceivedBytes: number | null = null;
 
   private constructor(
     s: ResolvedScenario,
@@ -233,6 +243,17 @@ export class RealWorld implements World {
       : this.#shaped || s.faults.some((f) => LINK_ACTIONS.has(f.action))
       ? "proxy"
       : "direct";
+    const t = s.transport;
+    if (t.kind === "file") {
+      const layout = s.migration.capabilities.mappedRam ? "mapped" as const : "stream" as const;
+      const spec = (path: string) => ({ path, layout, sizeLimitBytes: t.sizeLimitBytes });
+      this.#file = t.path !== null
+        ? Promise.resolve(spec(t.path))
+        : Deno.makeTempDir({ prefix: "ferry-file-" }).then((d) => {
+          this.#fileTmpDir = d;
+          return spec(`${d}/guest.ferry`);
+        });
+    }
     const dst = this.#spawn("destination");
     const src = this.#spawn("source");
     this.#early = this.#accept([dst, src]).then(() => [dst, src]);
@@ -429,6 +450,7 @@ export class RealWorld implements World {
       },
       holdAt: boot.sourceHolds,
       holdAtBytes: boot.byteMarks,
+      ...(this.#file ? { file: await this.#file } : {}),
       ...(this.#linkKind === "proxy" && this.#shaped
         ? { sendBufferBytes: pathBufferBytes(s.network) }
         : {}),
@@ -453,7 +475,8 @@ export class RealWorld implements World {
       listen: { hostname: this.#destinationAddress, port: 0 },
       maxRamBytes: s.ramBytes,
       ram: [{ name: "pc.ram", bytes: s.ramBytes }],
-      ...(confirm ? { holdAt: ["resume" as const] } : {}),
+      // A file transport: the restore step, confirmed before it restores (no hold).
+      ...(this.#file ? { file: await this.#file } : confirm ? { holdAt: ["resume" as const] } : {}),
       ...this.#checkpointConfig(),
     };
     await p.send({ type: "configure", config });
@@ -462,7 +485,7 @@ export class RealWorld implements World {
       timeoutMs: config.checkpoint ? BOOT_TIMEOUT_MS : HELLO_TIMEOUT_MS,
       what: "the destination",
     });
-    this.#destination = new RealDestination(this, p, port!);
+    this.#destination = new RealDestination(this, p, port ?? 0);
     return this.#destination;
   }
 
@@ -493,6 +516,16 @@ export class RealWorld implements World {
   /** The link of attempt `n`: the peers directly, the shaping proxy, or the kernel's veth pair. */
   openLink(n: number): Promise<AttemptLink> {
     const s = this.#s;
+    if (this.#file) {
+      // A file transport: the source writes the file itself; nothing to connect or shape.
+      this.#link = {
+        kind: "direct",
+        target: { hostname: "", port: 0 },
+        proxy: null,
+        events: () => [],
+      };
+      return Promise.resolve(this.#link);
+    }
     const net = s.network;
     const dst = this.#destination!;
     const target = { hostname: this.#destinationAddress, port: dst.port };
@@ -545,6 +578,39 @@ export class RealWorld implements World {
     this.#log(line);
   }
 
+  /** The source's attempt under way (the file restore step waits for its end). */
+  get sourceAttempt(): SourceAttempt | null {
+    return this.#source?.attempt ?? null;
+  }
+
+  /** Notes what the file sink reported with the source's digest (times on the source's clock). */
+  noteFileSink(sink: FileSinkReport, report: SourceReport | undefined): void {
+    const saveMs = sink.savedAtMs !== null && report ? sink.savedAtMs - report.startAtMs : null;
+    this.fileReceivedBytes = sink.receivedBytes;
+    this.#fileSaved = sink.file
+      ? {
+        sizeBytes: sink.file.sizeBytes,
+        writtenBytes: sink.file.writtenBytes,
+        pagesRewritten: sink.file.pagesRewritten,
+        saveMs,
+        restoreMs: null,
+        writeBytesPerSec: saveMs ? Math.round(sink.file.writtenBytes / (saveMs / 1000)) : null,
+      }
+      : null;
+    if (sink.outcome !== "completed") this.#log(`file sink: ${sink.error}`);
+  }
+
+  /** The file's figures, with the restore's time; null without a file transport or a file. */
+  fileFigures(restoreMs: number | null): FileFigures | null | undefined {
+    if (!this.#file) return undefined;
+    return this.#fileSaved ? { ...this.#fileSaved, restoreMs } : null;
+  }
+
+  /** Whether the scenario's transport is a file. */
+  get fileTransport(): boolean {
+    return this.#file !== null;
+  }
+
   /** Notes the destination's digest time (the lab's, not the guest's). */
   noteDigestMs(ms: number): void {
     this.#lastDigestMs = ms;
@@ -584,13 +650,15 @@ export class RealWorld implements World {
     if (this.#tmpDir) await Deno.remove(this.#tmpDir, { recursive: true }).catch(() => {});
     const ck = this.checkpointPath;
     if (ck) await Deno.remove(ck).catch(() => {});
+    // The file the scenario did not name is removed; a named one stays (the user's output).
+    if (this.#file) await this.#file.catch(() => {});
+    const fileTmp = this.#fileTmpDir;
+    if (fileTmp) await Deno.remove(fileTmp, { recursive: true }).catch(() => {});
+    const left = [this.#tmpDir, fileTmp].filter((d): d is string => d !== null && pathExists(d));
     return {
       ...(remoteLeft.length ? { remoteLeft } : {}),
       processesLeft: this.#processes.filter((p) => peerAlive(p.pid)).map((p) => p.pid),
-      tempFilesLeft: [
-        ...(this.#tmpDir && pathExists(this.#tmpDir) ? [this.#tmpDir] : []),
-        ...(ck && pathExists(ck) ? [ck] : []),
-      ],
+      tempFilesLeft: [...left, ...(ck && pathExists(ck) ? [ck] : [])],
       namespacesLeft: this.#kernel && !(await this.#kernel.removed())
         ? Object.values(this.#kernel.namespaces)
         : [],
@@ -691,6 +759,7 @@ export class RealWorld implements World {
 
 /** The source process. */
 class RealSource implements SourcePeer {
+  attempt: SourceAttempt | null = null;
   #w: RealWorld;
   #events: PeerEvents | null = null;
   #holds: Set<string>;
@@ -752,10 +821,12 @@ class RealSource implements SourcePeer {
         if (!p.killed) throw new Error(`${(e as Error).message}${p.tail()}`);
         return { report: null, endAtMs: systemClock.nowMs(), judged: null };
       }
+      if (d.fileSink) this.#w.noteFileSink(d.fileSink, d.report);
       const report = shiftReport(d.report!, p.offsetMs);
       return { report, endAtMs: report.endAtMs, judged: judgement(d) };
     })();
-    return { outcome, end };
+    this.attempt = { outcome, end };
+    return this.attempt;
   }
 
   async saveCheckpoint(): Promise<void> {
@@ -828,9 +899,19 @@ class RealDestination implements DestinationPeer {
   async switchover(
     confirm: ((round: number) => Promise<boolean>) | null,
   ): Promise<DestinationLoaded | null> {
+    const p = this.process;
+    if (this.#w.fileTransport) {
+      // The restore step: once the file is whole and the source completed (and the harness
+      // confirmed), restore the file into this fresh destination and resume it.
+      const end = await this.#w.sourceAttempt?.end.catch(() => null);
+      const saved = end?.report?.outcome === "completed";
+      const go = saved && (confirm ? await confirm(end?.report?.rounds ?? 0) : true);
+      if (!go || p.killed) return null;
+      await p.send({ type: "restore" });
+      confirm = null;
+    }
     this.#confirm = confirm;
     this.#decide();
-    const p = this.process;
     const box = p.box;
     const d = await Promise.race([
       box.wait("digest", { timeoutMs: this.#w.attemptDeadlineMs, what: "the destination" }),
@@ -850,10 +931,14 @@ class RealDestination implements DestinationPeer {
     const p = this.process;
     const r = await p.quit();
     const summary = r?.destination ? shiftSummary(r.destination, p.offsetMs) : null;
+    const file = this.#w.fileFigures(summary?.restoreMs ?? null);
+    // A file transport: the stream ended in the file sink; it says what it received.
+    if (summary && file !== undefined) summary.receivedBytes = this.#w.fileReceivedBytes ?? 0;
     return {
       summary: summary ?? lostSummary(p),
       guestRunning: !p.killed && (r?.guestRunning ?? false),
       rssBytesMax: r?.rssBytesMax ?? null,
+      ...(file !== undefined ? { file } : {}),
     };
   }
 }

@@ -52,6 +52,7 @@ import { emptyDestinationSummary } from "../control/protocol.ts";
 import type { FaultTargets } from "../faults/inject.ts";
 import { triggerLink } from "../faults/trigger_link.ts";
 import { compareImages } from "./checker.ts";
+import { SimFileDestination } from "./sim_file_destination.ts";
 import { type ScenarioSeeds, scenarioSeeds } from "./seeds.ts";
 import type { ResolvedScenario } from "./validate.ts";
 import type {
@@ -85,7 +86,7 @@ export class SimWorld implements World {
   #srcRam: Ram | null = null;
   #link: SimLinkPair | null = null;
   #source: SimSource | null = null;
-  #destination: SimDestination | null = null;
+  #destination: SimDestination | SimFileDestination | null = null;
   /** The checkpoint destinations hold (hashDedup): a copy of the guest saved in memory, or a file. */
   checkpointBytes: Uint8Array | null = null;
 
@@ -172,14 +173,27 @@ export class SimWorld implements World {
     const ram = n === 1 && this.#firstDstRamReady
       ? this.#firstDstRamReady
       : preallocateRam(this.#guest.blocks);
-    this.#destination = new SimDestination(this, ram, heldCheckpoint(this));
+    // A file transport: the file sink, then the restore step (sim_file_destination.ts).
+    this.#destination = this.#s.transport.kind === "file"
+      ? new SimFileDestination(this, ram)
+      : new SimDestination(this, ram, heldCheckpoint(this));
     return Promise.resolve(this.#destination);
   }
 
   /** The simulated link of attempt `n`; the destination engine starts on its far end. */
   openLink(n: number): Promise<AttemptLink> {
     const s = this.#s;
-    const net = s.network;
+    const t = s.transport;
+    // A file transport: the link is the file device, at its bandwidth.
+    const net = t.kind === "file"
+      ? {
+        ...s.network,
+        bandwidthBytesPerSec: t.bandwidthBytesPerSec,
+        latencyMs: 0,
+        jitterMs: 0,
+        schedule: [],
+      }
+      : s.network;
     const pair = simLinkPair(this.clock, {
       bandwidthBytesPerSec: net.bandwidthBytesPerSec,
       latencyMs: net.latencyMs,
@@ -212,9 +226,14 @@ export class SimWorld implements World {
     return { bootMs: round3(this.#bootMs ?? 0), simEvents: this.clock.events };
   }
 
-  /** Nothing outside this process to clean up. */
-  close(): Promise<null> {
-    return Promise.resolve(null);
+  /** Nothing outside this process to clean up; a file the scenario names is written out. */
+  async close(): Promise<null> {
+    const t = this.#s.transport;
+    const d = this.#destination;
+    if (t.kind === "file" && t.path !== null && d instanceof SimFileDestination) {
+      await Deno.writeFile(t.path, d.file.bytes());
+    }
+    return null;
   }
 
   /** The scenario (for the peers). */

@@ -22,6 +22,7 @@ import { FreeView, type PageRange } from "../guest/free_view.ts";
 import { parseBandwidth, parseRate, parseSize } from "../util/size.ts";
 import { nearest } from "../util/nearest.ts";
 import { type HostPlacement, parseHost } from "../util/host_spec.ts";
+import { fileTransportErrors, type ResolvedTransport, resolveTransport } from "./transport.ts";
 import type {
   BalloonBehaviour,
   CheckpointSpec,
@@ -62,6 +63,8 @@ export interface ResolvedScenario {
   workload: WorkloadConfig;
   /** Capabilities and parameters, resolved over the defaults. */
   migration: MigrationConfig;
+  /** Where the stream goes: the destination peer, or a file saved then restored. */
+  transport: ResolvedTransport;
   /** The link between the peers. */
   network: ResolvedNetwork;
   /** The faults to inject, as given (checked, not rewritten); empty when there are none. */
@@ -194,7 +197,13 @@ export const SCENARIO_FIELDS: Readonly<Record<string, readonly string[]>> = {
     start: true,
     length: true,
   }),
-  migration: keys<MigrationSpec>({ capabilities: true, parameters: true }),
+  migration: keys<MigrationSpec>({ capabilities: true, parameters: true, transport: true }),
+  "migration.transport": keys<NonNullable<MigrationSpec["transport"]>>({
+    kind: true,
+    path: true,
+    sizeLimit: true,
+    bandwidth: true,
+  }),
   network: keys<NetworkSpec>({
     bandwidth: true,
     burst: true,
@@ -404,10 +413,18 @@ export function resolveScenario(
     }
   }
 
-  const { config: migration, errors: merr, warnings: mwarn } = resolveMigration(
-    objectAt(s.migration, "migration", "migration", errors) as MigrationSpec,
-  );
+  const migrationSpec = objectAt(s.migration, "migration", "migration", errors) as MigrationSpec;
+  const { config: migration, errors: merr, warnings: mwarn } = resolveMigration(migrationSpec);
   errors.push(...merr);
+  const transport = resolveTransport(
+    migrationSpec.transport === undefined ? undefined : objectAt(
+      migrationSpec.transport,
+      "migration.transport",
+      "migration.transport",
+      errors,
+    ),
+    errors,
+  );
   warnings.push(...mwarn);
   if (migration.capabilities.freePageHints && migration.hintSource === "static") {
     if (!staticFree.length && !(g.staticFreeMap?.length)) {
@@ -434,6 +451,7 @@ export function resolveScenario(
   const sim = resolveSim(s.sim, errors);
   const retry = s.retry ?? false;
   if (typeof retry !== "boolean") errors.push(`retry: must be true or false`);
+  if (transport.kind === "file") errors.push(...fileTransportErrors(faults, retry === true));
 
   const expect = objectAt(s.expect, "expect", "expect", errors) as Expectations;
   if (
@@ -495,6 +513,7 @@ export function resolveScenario(
       staticFree,
       workload,
       migration,
+      transport,
       network,
       faults,
       retry,

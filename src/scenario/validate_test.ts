@@ -45,6 +45,11 @@ const UNKNOWN_KEYS: { shape: string; patch: Record<string, unknown>; error: stri
     error: "migration.capabilites: unknown field (did you mean capabilities?)",
   },
   {
+    shape: "migration.transport",
+    patch: { migration: { transport: { kind: "file", pth: "a.ferry" } } },
+    error: "migration.transport.pth: unknown field (did you mean path?)",
+  },
+  {
     shape: "network",
     patch: { network: { latency: 5 } },
     error: "network.latency: unknown field (did you mean latencyMs?)",

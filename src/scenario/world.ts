@@ -6,6 +6,14 @@
  * source peer with its guest, destination peers, the link of each attempt,
  * and what the faults act on.
  *
+ * With a file transport (`migration.transport.kind: "file"`, docs/mapped_ram.md)
+ * the run's shape is save, then restore, and the ports carry it unchanged in
+ * meaning: the source's link ends in the file sink, which writes the file as
+ * the stream comes (rounds included); the destination of the attempt is the
+ * restore step, whose `switchover` waits for the file to be whole and the
+ * source to have completed, restores the file into a fresh guest and resumes
+ * it, and whose `quit` reports the file's figures (`DestinationFinal.file`).
+ *
  * Real mode (`real_world.ts`) spawns peer processes and talks to them over
  * control connections; simulation (`sim_world.ts`) runs the same engine in
  * this process on a virtual clock. Every time a world reports is on the
@@ -22,7 +30,7 @@
  * @module
  */
 import type { Clock } from "../util/clock.ts";
-import type { FaultPhase, ProgressRecord } from "../contract/types.ts";
+import type { FaultPhase, FileFigures, ProgressRecord } from "../contract/types.ts";
 import type { DigestComparison } from "../contract/types.ts";
 import type { SourceReport } from "../engine/source.ts";
 import type { DestinationSummary } from "../control/protocol.ts";
@@ -141,6 +149,11 @@ export interface DestinationFinal {
   /** Whether its guest runs at the end. */
   guestRunning: boolean;
   rssBytesMax: number | null;
+  /**
+   * A file transport's figures (the save's, and the restore's); absent
+   * without a file transport.
+   */
+  file?: FileFigures | null;
 }
 
 /** The link of one attempt, as the world built it. */

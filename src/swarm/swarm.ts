@@ -48,6 +48,7 @@ import { Prng } from "../util/prng.ts";
 import { SeedTree } from "../util/seed_tree.ts";
 import { parseSize } from "../util/size.ts";
 import { FAULT_ACTIONS } from "../scenario/validate.ts";
+import { FILE_FAULT_ACTIONS } from "../scenario/transport.ts";
 import type {
   BalloonBehaviour,
   FaultPhase,
@@ -55,6 +56,7 @@ import type {
   NetworkSpec,
   Result,
   Scenario,
+  TransportSpec,
   WorkloadKind,
 } from "../contract/types.ts";
 
@@ -196,9 +198,22 @@ export function drawScenario(
     // Free-page hints more often: seven balloon behaviours share them.
     if (chance(c.name === "freePageHints" ? 0.6 : 0.4)) capabilities[c.name] = true;
   }
-  // Drop capabilities until the combination is valid.
-  for (const name of Object.keys(capabilities)) {
-    if (resolveMigration({ capabilities }).errors.length === 0) break;
+  // A file transport (docs/mapped_ram.md) with mappedRam, and now and then a stream to a file.
+  const toFile = capabilities.mappedRam === true || chance(0.1);
+  const transport: TransportSpec | undefined = toFile
+    ? {
+      kind: "file",
+      bandwidth: pick(["200MiB/s", "1GiB/s", "4GiB/s"]),
+      ...(chance(0.2) ? { sizeLimit: pick(["1MiB", `${ramMiB / 2}MiB`]) } : {}),
+    }
+    : undefined;
+  // Drop capabilities until the combination is valid (mappedRam, which the transport needs, last).
+  for (
+    const name of Object.keys(capabilities).sort((a, b) =>
+      (a === "mappedRam" ? 1 : 0) - (b === "mappedRam" ? 1 : 0)
+    )
+  ) {
+    if (resolveMigration({ capabilities, transport }).errors.length === 0) break;
     delete capabilities[name];
   }
   // A balloon, honest or hostile, when free-page hints are on; free memory
@@ -231,7 +246,7 @@ export function drawScenario(
   const faults: FaultSpec[] = [];
   const nFaults = chance(0.5) ? 0 : chance(0.7) ? 1 : 2;
   for (let i = 0; i < nFaults; i++) {
-    const action = pick(FAULT_ACTIONS);
+    const action = pick(toFile ? FILE_FAULT_ACTIONS : FAULT_ACTIONS);
     const t = r.nextInt(3);
     let at: FaultSpec["at"];
     if (t === 0) {
@@ -247,7 +262,7 @@ export function drawScenario(
     if (action === "corrupt") f.bytes = pick([1, 4, 64]);
     faults.push(f);
   }
-  const retry = faults.length > 0 && chance(0.3);
+  const retry = !toFile && faults.length > 0 && chance(0.3);
   // hashDedup needs a checkpoint on the destination: this guest's, taken during the warm-up.
   const warmupMs = capabilities.hashDedup ? pick([50, 200]) : pick([0, 50, 200]);
   const destination = capabilities.hashDedup
@@ -259,7 +274,7 @@ export function drawScenario(
     seed: node.fork("run-seed").seed(),
     mode: options.mode ?? "sim",
     guest,
-    migration: { capabilities, parameters },
+    migration: { capabilities, parameters, ...(transport ? { transport } : {}) },
     network,
     faults,
     ...(retry ? { retry: true } : {}),
@@ -388,7 +403,10 @@ function memoryDetail(r: Result, what = "page(s) differ"): string {
 const fired = (r: Result, action: string) => r.faults.some((f) => f.action === action);
 const ramPages = (s: Scenario) => parseSize(s.guest?.ram ?? "256MiB") / PAGE_SIZE;
 const policyOf = (s: Scenario) => s.migration?.parameters?.onNoConvergence ?? "force";
-const faultFree = (s: Scenario) => (s.faults ?? []).length === 0;
+/** No fault: none in `faults`, and no file size limit (the disk-full fault). */
+const faultFree = (s: Scenario) =>
+  (s.faults ?? []).length === 0 &&
+  (s.migration?.transport?.kind !== "file" || s.migration.transport.sizeLimit === undefined);
 
 function kindsAddUp(what: "bytes" | "pages"): Invariant {
   return {

@@ -38,6 +38,25 @@ Deno.test("swarm: 200 draws from a 40-hex-digit commit ask 200 distinct things",
   assertEquals(seeds.size, 200);
 });
 
+Deno.test("swarm: draws mappedRam with a file transport, stream files too, and only faults a save has", () => {
+  let mapped = 0, stream = 0;
+  for (let i = 0; i < 300; i++) {
+    const s = drawScenario(COMMIT, i);
+    const t = s.migration?.transport;
+    if (s.migration?.capabilities?.mappedRam) {
+      assertEquals(t?.kind, "file", `${s.name}: mappedRam without a file`);
+      mapped++;
+    } else if (t?.kind === "file") stream++;
+    if (t?.kind === "file") {
+      assertEquals(s.retry, undefined, s.name);
+      for (const f of s.faults ?? []) {
+        assertOk(["kill-source", "stop-source", "cancel"].includes(f.action), f.action);
+      }
+    }
+  }
+  assertOk(mapped >= 30 && stream >= 5, `${mapped} mapped-ram draws, ${stream} stream-file draws`);
+});
+
 Deno.test("swarm: a draw depends on its seed and index only, whole", () => {
   assertEquals(JSON.stringify(drawScenario(COMMIT, 3)), JSON.stringify(drawScenario(COMMIT, 3)));
   // Commits that differ only in their last digit draw other scenarios.
