@@ -40,6 +40,7 @@ import {
   removeStaleNamespaces,
 } from "../net/netns.ts";
 import { ShapingProxy } from "../net/shaper.ts";
+import { clientPreambleBytes, newMigrationId, newSecret } from "../net/handshake.ts";
 import { type ScenarioSeeds, scenarioSeeds } from "./seeds.ts";
 import type { ResolvedScenario } from "./validate.ts";
 import type {
@@ -150,6 +151,8 @@ export class RealWorld implements World {
   #kernel: KernelLink | null = null;
   #tmpDir: string | null = null;
   #listener: Deno.Listener;
+  /** This migration's secret and id, fresh per run, sent to both peers over the control channel. */
+  #auth = { secret: newSecret(), migrationId: newMigrationId() };
   #controlAddr: string;
   #processes: Process[] = [];
   #proxies: ShapingProxy[] = [];
@@ -289,6 +292,7 @@ export class RealWorld implements World {
         workload: s.workload,
         balloon: s.balloon,
       },
+      auth: this.#auth,
       holdAt: boot.sourceHolds,
       holdAtBytes: boot.byteMarks,
       ...(this.#linkKind === "proxy" && this.#shaped
@@ -313,6 +317,7 @@ export class RealWorld implements World {
     const config: PeerConfig = {
       migration: s.migration,
       listen: { hostname: this.#kernel ? ADDRESSES.destination : "127.0.0.1", port: 0 },
+      auth: this.#auth,
       maxRamBytes: s.ramBytes,
       ram: [{ name: "pc.ram", bytes: s.ramBytes }],
       ...(confirm ? { holdAt: ["resume" as const] } : {}),
@@ -341,6 +346,7 @@ export class RealWorld implements World {
         schedule: net.schedule,
         seed: this.seeds.jitter(n),
         corruptSeed: this.seeds.corrupt(n),
+        preambleBytes: clientPreambleBytes(this.#auth.migrationId),
       })
       : null;
     if (proxy) this.#proxies.push(proxy);
