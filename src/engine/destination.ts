@@ -54,6 +54,8 @@ export interface DestinationOptions {
   /** Largest guest accepted, in bytes. */
   maxRamBytes?: number;
   hooks?: { phase?(phase: FaultPhase, round: number): Promise<void> | void };
+  /** The stream reader's buffer, reused across loads (default: a fresh 4 MiB one). */
+  readBuffer?: Uint8Array;
 }
 
 /** What the destination reports. */
@@ -75,7 +77,10 @@ export interface DestinationReport {
 /** Runs the destination side of one migration. Never throws. */
 export async function runDestination(options: DestinationOptions): Promise<DestinationReport> {
   const { link, clock, hooks = {} } = options;
-  const r = new StreamReader(link, { maxRamBytes: options.maxRamBytes });
+  const r = new StreamReader(link, {
+    maxRamBytes: options.maxRamBytes,
+    buffer: options.readBuffer,
+  });
   const stats = new KindStats();
   let ram: Ram | null = null;
   let firstByteAtMs: number | null = null;

@@ -89,10 +89,14 @@ export class StreamReader {
   #crcPos = 0;
 
   /** Creates a reader on `link`. */
-  constructor(link: Link, options: { bufferBytes?: number; maxRamBytes?: number } = {}) {
+  constructor(
+    link: Link,
+    options: { bufferBytes?: number; maxRamBytes?: number; buffer?: Uint8Array } = {},
+  ) {
     this.#link = link;
-    this.buf = new Uint8Array(options.bufferBytes ?? 4 * 1024 * 1024);
-    this.view = new DataView(this.buf.buffer);
+    // `buffer`: a caller's buffer reused across streams (the fuzzer loads millions).
+    this.buf = options.buffer ?? new Uint8Array(options.bufferBytes ?? 4 * 1024 * 1024);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.#maxRamBytes = options.maxRamBytes ?? RAM_BYTES_MAX;
   }
 
