@@ -27,6 +27,7 @@ import { tcpLink } from "../src/net/link.ts";
 import { MIGRATION_ID_ENV, SECRET_ENV, secretFromEnv } from "../src/net/handshake.ts";
 import { AuthListener } from "../src/net/auth_listener.ts";
 import { VERSION } from "../src/stream/format.ts";
+import { streamBytesBound } from "../src/stream/limits.ts";
 import { runDestination } from "../src/engine/destination.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
@@ -118,6 +119,10 @@ async function main(args: string[]): Promise<number> {
     link,
     clock: systemClock,
     maxRamBytes: config.maxRamBytes,
+    // A source that never ends is refused past what a migration of this guest can send.
+    maxStreamBytes: config.maxRamBytes
+      ? streamBytesBound(config.maxRamBytes, config.migration.maxRounds)
+      : undefined,
     createRam: (setup) => {
       if (preallocated) return checkLayout(preallocated, setup.blocks);
       return prepare(

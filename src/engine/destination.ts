@@ -54,6 +54,8 @@ export interface DestinationOptions {
   /** Largest guest accepted, in bytes. */
   maxRamBytes?: number;
   hooks?: { phase?(phase: FaultPhase, round: number): Promise<void> | void };
+  /** Longest stream accepted, in bytes (default: no bound); see `streamBytesBound`. */
+  maxStreamBytes?: number;
   /** The stream reader's buffer, reused across loads (default: a fresh 4 MiB one). */
   readBuffer?: Uint8Array;
 }
@@ -80,6 +82,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
   const r = new StreamReader(link, {
     maxRamBytes: options.maxRamBytes,
     buffer: options.readBuffer,
+    maxStreamBytes: options.maxStreamBytes,
   });
   const stats = new KindStats();
   let ram: Ram | null = null;
