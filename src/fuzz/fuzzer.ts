@@ -179,6 +179,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (ms > report.loadMsMax) report.loadMsMax = ms;
       current = null;
       report.streams++;
+      // A load that blocked the event loop past the deadline (the watchdog could not run).
+      if (ms > deadlineMs) {
+        fail(m, `the load took ${Math.round(ms)} ms, over the ${deadlineMs} ms deadline`);
+      }
       if (m.pageDataOnly) report.pageDataOnly++;
       if (r.allocatedBytes > report.allocatedBytesMax) report.allocatedBytesMax = r.allocatedBytes;
       if (r.allocatedBytes > loader.maxRamBytes) {
