@@ -107,7 +107,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     if ((setup.capabilities & ~KNOWN_CAPS) !== 0) {
       throw r.error(
         `Setup asks for capabilities 0x${
-          (setup.capabilities & ~KNOWN_CAPS).toString(16)
+          ((setup.capabilities & ~KNOWN_CAPS) >>> 0).toString(16)
         } this destination does not have`,
       );
     }

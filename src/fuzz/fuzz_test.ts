@@ -17,6 +17,12 @@ Deno.test("fuzz: every seed walks, and forging an untouched seed leaves it byte 
   }
 });
 
+Deno.test("fuzz: the seed streams are the same bytes every time", async () => {
+  const [a, b] = [await seedStreams(), await seedStreams()];
+  assertEquals(a.map((s) => s.bytes), b.map((s) => s.bytes));
+  assertEquals(a.map((s) => s.outcome).filter((o) => o === "completed").length, a.length - 1);
+});
+
 Deno.test("fuzz: a short seeded run finds no failure and many distinct refusals", async () => {
   const r = await runFuzz({ count: 5000, seed: 11, progressEvery: 1e9 });
   assertEquals(r.failures, []);

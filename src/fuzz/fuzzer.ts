@@ -117,7 +117,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       throw new Error(`Seed ${s.name} loads ${r.outcome}, not ${want}: ${r.error}`);
     }
     refs.push({ ram: r.ram, device: r.device });
-    corpus.push({ bytes: s.bytes, seed: i, layout: streamLayout(s.bytes) });
+    corpus.push({ bytes: s.bytes, seeds: [i], layout: streamLayout(s.bytes) });
   }
   const report: FuzzReport = {
     streams: 0,
@@ -210,7 +210,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (!seen.has(sig)) {
         seen.add(sig);
         options.keep?.("signature", m, sig);
-        const entry: Entry = { bytes: m.bytes, seed: m.seeds[0], layout: null };
+        const entry: Entry = { bytes: m.bytes, seeds: m.seeds, layout: null };
         if (corpus.length < seeds.length + corpusMax) corpus.push(entry);
         else corpus[seeds.length + prng.nextInt(corpusMax)] = entry;
       }
@@ -260,7 +260,7 @@ export function summaryLine(r: FuzzReport): string {
 /** The error with its numbers masked: which check refused the stream. */
 function signature(error: string | undefined): string {
   // Quoted or decoded content (names, msgpack) is the input's, not the check's.
-  return (error ?? "").replace(/"[^"]*"|\{.*\}/g, "S").replace(/0x[0-9a-f]+/gi, "H")
+  return (error ?? "").replace(/"[^"]*"|\{.*\}/g, "S").replace(/0x-?[0-9a-f]+/gi, "H")
     .replace(/\d+/g, "N").slice(0, 200);
 }
 

@@ -20,8 +20,8 @@ import { PAGE_SIZE } from "../guest/ram.ts";
 /** A corpus entry: a stream and, for seeds, its layout. */
 export interface Entry {
   bytes: Uint8Array;
-  /** Index of the seed it descends from (the reference load). */
-  seed: number;
+  /** Indexes of the seeds it descends from (their clean loads are its references). */
+  seeds: number[];
   layout: StreamLayout | null;
 }
 
@@ -109,7 +109,7 @@ export const MUTATORS = [
  */
 export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
   let b: Uint8Array = parent.bytes.slice();
-  const seeds = [parent.seed];
+  const seeds = [...parent.seeds];
   const hows: string[] = [];
   let inPlace = true;
   let pageDataOnly = true;
@@ -170,7 +170,7 @@ export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
       case "splice": {
         inPlace = pageDataOnly = false;
         const other = corpus[prng.nextInt(corpus.length)];
-        seeds.push(other.seed);
+        for (const s of other.seeds) if (!seeds.includes(s)) seeds.push(s);
         const i = cutPoint(prng, b, parent.layout);
         const j = prng.nextFloat() < 0.5 && other.bytes.length > i
           ? i

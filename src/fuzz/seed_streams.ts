@@ -12,7 +12,7 @@
  * @module
  */
 import { memoryLinkPair } from "../net/link.ts";
-import { systemClock } from "../util/clock.ts";
+import type { Clock } from "../util/clock.ts";
 import { createRam, PAGE_SIZE, type Ram } from "../guest/ram.ts";
 import { DirtyLog } from "../guest/dirty_log.ts";
 import { fillRam } from "../guest/fill.ts";
@@ -32,6 +32,9 @@ export interface SeedStream {
   outcome: string;
 }
 
+/** Three dirty rounds, then stop-and-copy (the stepping clock would converge at once). */
+const ROUNDS = { maxRounds: 3, downtimeLimitMs: 0, onNoConvergence: "force" };
+
 /** The seed guests' RAM layout: small, so that a load takes tens of microseconds. */
 export const SEED_BLOCKS = [
   { name: "pc.ram", bytes: 24 * PAGE_SIZE },
@@ -39,9 +42,8 @@ export const SEED_BLOCKS = [
 ];
 
 /**
- * Writes the seed streams. Deterministic in content but for the timing of the
- * rounds (the engine reads the clock), so the corpus is built once per run and
- * every mutation is seeded against it.
+ * Writes the seed streams, the same bytes every run (the engine runs on a
+ * stepping clock), so that `--seed` alone replays a fuzz run.
  *
  * @example
  * ```ts ignore
@@ -54,18 +56,18 @@ export async function seedStreams(): Promise<SeedStream[]> {
     capabilities: Record<string, boolean>;
     parameters: Record<string, unknown>;
   }[] = [
-    { name: "plain", capabilities: {}, parameters: {} },
-    { name: "xbzrle", capabilities: { xbzrle: true }, parameters: {} },
+    { name: "plain", capabilities: {}, parameters: ROUNDS },
+    { name: "xbzrle", capabilities: { xbzrle: true }, parameters: ROUNDS },
     {
       name: "deflate",
       capabilities: { compress: true },
-      parameters: { compressMethod: "deflate" },
+      parameters: { ...ROUNDS, compressMethod: "deflate" },
     },
     ...(compressMethods().includes("zstd")
       ? [{
         name: "zstd",
         capabilities: { compress: true },
-        parameters: { compressMethod: "zstd" },
+        parameters: { ...ROUNDS, compressMethod: "zstd" },
       }]
       : []),
     {
@@ -95,6 +97,7 @@ async function record(
   const { config, errors } = resolveMigration({ parameters, capabilities });
   if (errors.length) throw new Error(`seed ${name}: ${errors.join("; ")}`);
   const [a, b] = memoryLinkPair();
+  const clock = steppingClock();
   const chunks: Uint8Array[] = [];
   const tap: Link = {
     write: (d) => (chunks.push(d.slice()), a.write(d)),
@@ -102,10 +105,10 @@ async function record(
     close: () => a.close(),
   };
   const [src] = await Promise.all([
-    runSource({ guest, link: tap, clock: systemClock, config }),
+    runSource({ guest, link: tap, clock, config }),
     runDestination({
       link: b,
-      clock: systemClock,
+      clock,
       createRam: (setup) =>
         createRam(setup.blocks.map((x) => ({ name: x.name, bytes: x.pages * PAGE_SIZE }))),
       loadDevice: () => {},
@@ -118,6 +121,26 @@ async function record(
     o += c.length;
   }
   return { name, bytes, outcome: src.outcome };
+}
+
+/**
+ * A clock that moves 0.01 ms per reading and jumps on sleep (once the
+ * microtasks pending are done), so that the engine's decisions, and with them
+ * the seed streams, are the same every run.
+ */
+function steppingClock(): Clock {
+  let t = 0;
+  return {
+    nowMs: () => (t += 0.01),
+    // After every pending microtask (the in-memory peer's work), so a timeout never wins a race.
+    sleep: (ms) =>
+      new Promise((resolve) =>
+        setTimeout(() => {
+          t += Math.max(0, ms);
+          resolve();
+        }, 0)
+      ),
+  };
 }
 
 /** A guest stepped by the engine: each dirty-log sync first makes `touchesPerSync` touches. */
