@@ -80,8 +80,9 @@ export interface FuzzReport {
   allocatedBytesMax: number;
   /** The RAM bound the loader enforces, in bytes. */
   maxRamBytes: number;
-  /** The slowest single load, in ms. */
+  /** The slowest single load, in ms, and its mutators. */
   loadMsMax: number;
+  slowest: string;
   elapsedMs: number;
   /** Resident memory and JS heap, sampled every 1000 streams, at their highest. */
   rssBytesMax: number;
@@ -130,6 +131,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     allocatedBytesMax: 0,
     maxRamBytes: loader.maxRamBytes,
     loadMsMax: 0,
+    slowest: "",
     elapsedMs: 0,
     rssBytesMax: 0,
     heapBytesMax: 0,
@@ -176,7 +178,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         continue;
       }
       const ms = performance.now() - startedAt;
-      if (ms > report.loadMsMax) report.loadMsMax = ms;
+      if (ms > report.loadMsMax) {
+        report.loadMsMax = ms;
+        report.slowest = `stream ${index} (${m.how}, ${m.bytes.length} B)`;
+      }
       current = null;
       report.streams++;
       // A load that blocked the event loop past the deadline (the watchdog could not run).
@@ -210,7 +215,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (!seen.has(sig)) {
         seen.add(sig);
         options.keep?.("signature", m, sig);
-        const entry: Entry = { bytes: m.bytes, seeds: m.seeds, layout: null };
+        // A copy: the mutant lies in the mutators' scratch buffers.
+        const entry: Entry = { bytes: m.bytes.slice(), seeds: m.seeds, layout: null };
         if (corpus.length < seeds.length + corpusMax) corpus.push(entry);
         else corpus[seeds.length + prng.nextInt(corpusMax)] = entry;
       }
@@ -252,7 +258,7 @@ export function summaryLine(r: FuzzReport): string {
     Math.round(r.streams / s)
   } streams/s, completed ${r.completedUnforged} unforged (RAM checked) + ${r.completedForged} forged (${r.completedForgedDiffering} differing), slowest load ${
     r.loadMsMax.toFixed(1)
-  } ms, largest allocation ${r.allocatedBytesMax} B (bound ${r.maxRamBytes} B), rss max ${
+  } ms (${r.slowest}), largest allocation ${r.allocatedBytesMax} B (bound ${r.maxRamBytes} B), rss max ${
     Math.round(r.rssBytesMax / 2 ** 20)
   } MiB`;
 }

@@ -25,7 +25,7 @@ export interface Entry {
   layout: StreamLayout | null;
 }
 
-/** A mutant. */
+/** A mutant; its bytes lie in scratch buffers the next {@link mutate} reuses. */
 export interface Mutant {
   bytes: Uint8Array;
   /** The mutators applied, as "flip+forge". */
@@ -108,7 +108,9 @@ export const MUTATORS = [
  * ```
  */
 export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
-  let b: Uint8Array = parent.bytes.slice();
+  const parentLength = Math.min(parent.bytes.length, MUTANT_BYTES_MAX);
+  SCRATCH.big[0].set(parent.bytes.subarray(0, parentLength));
+  let b: Uint8Array = SCRATCH.big[0].subarray(0, parentLength);
   const seeds = [...parent.seeds];
   const hows: string[] = [];
   let inPlace = true;
@@ -175,7 +177,7 @@ export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
         const j = prng.nextFloat() < 0.5 && other.bytes.length > i
           ? i
           : cutPoint(prng, other.bytes, other.layout);
-        b = concat(b.subarray(0, i), other.bytes.subarray(j));
+        b = SCRATCH.concat(b, b.subarray(0, i), other.bytes.subarray(j));
         break;
       }
       case "duplicate":
@@ -184,17 +186,22 @@ export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
       case "insert": {
         inPlace = pageDataOnly = false;
         const s = cutPoint(prng, b, parent.layout);
-        const len = Math.min(b.length - s, 1 + prng.nextInt(prng.nextFloat() < 0.5 ? 16 : 8192));
-        const piece = m === "insert" ? randomBytes(prng, len) : b.slice(s, s + len);
+        const len = Math.min(
+          b.length - s,
+          1 + prng.nextInt(prng.nextFloat() < 0.5 ? 16 : PIECE_BYTES_MAX),
+        );
+        const piece = SCRATCH.piece.subarray(0, len);
+        if (m === "insert") { for (let i = 0; i < len; i++) piece[i] = prng.nextInt(256); }
+        else piece.set(b.subarray(s, s + len));
         const rest = m === "duplicate" || m === "insert"
           ? b
-          : concat(b.subarray(0, s), b.subarray(s + len));
+          : SCRATCH.concat(b, b.subarray(0, s), b.subarray(s + len));
         if (m === "delete") {
           b = rest;
           break;
         }
         const at = cutPoint(prng, rest, null);
-        b = concat(rest.subarray(0, at), piece, rest.subarray(at));
+        b = SCRATCH.concat(rest, rest.subarray(0, at), piece, rest.subarray(at));
         break;
       }
     }
@@ -231,18 +238,31 @@ function cutPoint(prng: Prng, b: Uint8Array, layout: StreamLayout | null): numbe
   return prng.nextInt(b.length + 1);
 }
 
-function randomBytes(prng: Prng, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = prng.nextInt(256);
-  return out;
-}
+/** The longest mutant, in bytes; a longer one is cut there. */
+export const MUTANT_BYTES_MAX = 1 << 20;
+/** The longest range a mutator moves or inserts. */
+const PIECE_BYTES_MAX = 8192;
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
+/**
+ * Buffers every mutant is built in, reused: a million mutants of 100 KiB
+ * each, allocated fresh, grew the fuzzer's resident memory past 1 GiB (the
+ * collector frees them late). A mutant's bytes are valid until the next
+ * {@link mutate}; keep a copy to keep one.
+ */
+class Scratch {
+  readonly big = [new Uint8Array(MUTANT_BYTES_MAX), new Uint8Array(MUTANT_BYTES_MAX)];
+  readonly piece = new Uint8Array(PIECE_BYTES_MAX);
+
+  /** `parts` one after another, in the big buffer that `avoid` (where they may lie) is not in. */
+  concat(avoid: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+    const out = avoid.buffer === this.big[0].buffer ? this.big[1] : this.big[0];
+    let o = 0;
+    for (const p of parts) {
+      const n = Math.min(p.length, out.length - o);
+      out.set(p.subarray(0, n), o);
+      o += n;
+    }
+    return out.subarray(0, o);
   }
-  return out;
 }
+const SCRATCH = new Scratch();
