@@ -221,7 +221,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         else corpus[seeds.length + prng.nextInt(corpusMax)] = entry;
       }
       if (index % 1000 === 0 && sample() > rssBudget) {
-        fail(m, `resident memory ${sample()} B over the ${rssBudget} B budget`);
+        // The run ends here: going on would only grow it further.
+        fail(m, `resident memory ${report.rssBytesMax} B over the ${rssBudget} B budget`);
+        break;
       }
       if (index > 0 && index % every === 0) {
         const s = (performance.now() - t0) / 1000;
