@@ -56,7 +56,8 @@ const BACKLOG_MS = 20;
   for (;;) {
     const cmd = Atomics.load(ctrl, CMD);
     if (cmd === CMD_EXIT) break;
-    if (cmd === CMD_PAUSE && init.misbehave !== "ignore-pause") {
+    // A guest that ignores pauses does so once it runs its workload (it booted paused).
+    if (cmd === CMD_PAUSE && !(init.misbehave === "ignore-pause" && workload)) {
       if (!paused) {
         publish();
         paused = true;
