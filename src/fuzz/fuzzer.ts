@@ -138,6 +138,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     seeds: seeds.map((s) => ({ name: s.name, bytes: s.bytes.length })),
   };
   const seen = new Set<string>();
+  const entryBytesMax = 2 * Math.max(...seeds.map((s) => s.bytes.length));
   const prng = new Prng(options.seed);
   const t0 = performance.now();
   let startedAt = 0;
@@ -212,9 +213,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         }
       } else fail(m, `an unknown outcome ${r.outcome}`);
       const sig = `${r.outcome}:${signature(r.error)}`;
+      const signaturesBefore = seen.size;
       if (!seen.has(sig)) {
         seen.add(sig);
         options.keep?.("signature", m, sig);
+      }
+      // Kept for further mutation only up to twice the largest seed: chains of inserts would
+      // otherwise grow entries to a MiB, and the run to a crawl.
+      if (seen.size > signaturesBefore && m.bytes.length <= entryBytesMax) {
         // A copy: the mutant lies in the mutators' scratch buffers.
         const entry: Entry = { bytes: m.bytes.slice(), seeds: m.seeds, layout: null };
         if (corpus.length < seeds.length + corpusMax) corpus.push(entry);
@@ -275,7 +281,8 @@ function signature(error: string | undefined): string {
 function chunkSize(prng: Prng, length: number): number {
   const r = prng.nextFloat();
   if (r < 0.7) return Math.max(1, length);
-  if (r < 0.9) return 1 + prng.nextInt(PAGE_SIZE * 2);
+  // Tiny reads only for short streams: a 200 KiB stream read 32 bytes at a time costs 6000 awaits.
+  if (r < 0.9 || length > 16 * 1024) return 1 + prng.nextInt(PAGE_SIZE * 2);
   return 1 + prng.nextInt(64);
 }
 
