@@ -39,6 +39,7 @@ import { KindStats } from "./stats.ts";
 import type { CompressMethod } from "./compress.ts";
 import { decodeSetupParams } from "../stream/params.ts";
 import { RamLoader } from "./ram_loader.ts";
+import { printable } from "../util/printable.ts";
 
 /** Capability bits this destination reads. */
 const KNOWN_CAPS = CAP_XBZRLE | CAP_COMPRESS;
@@ -205,7 +206,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       outcome = e.message.startsWith("Did not converge") || e.message.startsWith("cancel")
         ? "cancelled"
         : "failed";
-      error = `Source aborted the migration: ${e.message}`;
+      error = `Source aborted the migration: ${printable(e.message)}`;
     } else {
       outcome = "failed";
       error = (e as Error).message;

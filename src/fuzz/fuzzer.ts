@@ -274,7 +274,8 @@ export function summaryLine(r: FuzzReport): string {
 /** The error with its numbers masked: which check refused the stream. */
 function signature(error: string | undefined): string {
   // Quoted or decoded content (names, msgpack) is the input's, not the check's.
-  return (error ?? "").replace(/"[^"]*"|\{.*\}/g, "S").replace(/0x-?[0-9a-f]+/gi, "H")
+  return (error ?? "").replace(/(Source aborted the migration: ).*/, "$1S")
+    .replace(/"[^"]*"|\{.*\}/g, "S").replace(/0x-?[0-9a-f]+/gi, "H")
     .replace(/\d+/g, "N").slice(0, 200);
 }
 
