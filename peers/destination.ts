@@ -24,6 +24,10 @@ import { digestRam } from "../src/guest/digest.ts";
 import { decodeDeviceState } from "../src/guest/device_state.ts";
 import { FreeView } from "../src/guest/free_view.ts";
 import { tcpLink } from "../src/net/link.ts";
+import { MIGRATION_ID_ENV, SECRET_ENV, secretFromEnv } from "../src/net/handshake.ts";
+import { AuthListener } from "../src/net/auth_listener.ts";
+import { VERSION } from "../src/stream/format.ts";
+import { streamBytesBound } from "../src/stream/limits.ts";
 import {
   type DestinationOptions,
   type DestinationReport,
@@ -123,14 +127,42 @@ async function main(args: string[]): Promise<number> {
     restoreMs = report.outcome === "completed" ? report.loadedAtMs! - report.firstByteAtMs! : null;
   } else {
     const listen = config.listen ?? parseHostPort(values.listen ?? "127.0.0.1:4444", "--listen");
+    // The runner's secret comes over the control channel; by hand, from the environment.
+    const envSecret = control ? null : secretFromEnv();
+    const auth = config.auth ??
+      (envSecret
+        ? { secret: envSecret, migrationId: Deno.env.get(MIGRATION_ID_ENV) ?? "by-hand" }
+        : null);
+    if (!auth && !isLoopback(listen.hostname)) {
+      throw new TypeError(
+        `Listening on ${listen.hostname} (not loopback) needs a secret: set ${SECRET_ENV} on both peers`,
+      );
+    }
+    if (!auth) {
+      console.error("destination: no secret given: accepting the first connection unauthenticated");
+    }
     const listener = Deno.listen({ hostname: listen.hostname, port: listen.port });
     const port = (listener.addr as Deno.NetAddr).port;
+    const door = auth
+      ? new AuthListener(listener, { ...auth, streamVersion: VERSION }, {
+        timeoutMs: config.migration.peerTimeoutMs,
+        log: (line) => console.error(`destination: ${line}`),
+      })
+      : null;
     if (control) await control.send({ type: "ready", port, rssBytes: rss.sample() });
     else console.error(`destination: listening on ${listen.hostname}:${port}`);
 
-    const accepted = await Promise.race([listener.accept(), quit.then(() => null)]);
-    listener.close();
+    let endMigration = () => {};
+    const migrationDone = new Promise<void>((r) => (endMigration = r));
+    const accepted = await Promise.race([
+      door ? door.accept() : listener.accept(),
+      quit.then(() => null),
+    ]);
+    // No second connection: the door refuses and logs any until it closes, with the migration.
+    if (door) void Promise.race([quit, migrationDone]).then(() => door.close());
+    else listener.close();
     if (!accepted) {
+      await door?.close();
       await control?.send({
         type: "result",
         destination: emptyDestinationSummary("No source connected"),
@@ -146,6 +178,10 @@ async function main(args: string[]): Promise<number> {
       link,
       clock: systemClock,
       maxRamBytes: config.maxRamBytes,
+      // A source that never ends is refused past what a migration of this guest can send.
+      maxStreamBytes: config.maxRamBytes
+        ? streamBytesBound(config.maxRamBytes, config.migration.maxRounds)
+        : undefined,
       checkpoint,
       createRam: createGuestRam,
       loadDevice,
@@ -156,6 +192,7 @@ async function main(args: string[]): Promise<number> {
         },
       },
     });
+    endMigration();
   }
 
   const summary: DestinationSummary = emptyDestinationSummary(report.error);
@@ -275,6 +312,11 @@ async function restoreStep(
 
 function zeroKinds(): KindCounters {
   return { total: 0, normal: 0, zero: 0 };
+}
+
+/** True for an address only this host can reach. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
 }
 
 if (import.meta.main) {

@@ -23,6 +23,8 @@ import { encodeDeviceState } from "../src/guest/device_state.ts";
 import { type Link, memoryLinkPair, tcpLink } from "../src/net/link.ts";
 import { openFilePort } from "../src/net/file_port.ts";
 import { type FileSinkReport, runFileSink } from "../src/engine/file_sink.ts";
+import { clientHandshake, MIGRATION_ID_ENV, secretFromEnv } from "../src/net/handshake.ts";
+import { VERSION } from "../src/stream/format.ts";
 import { runSource, type SourceReport } from "../src/engine/source.ts";
 import { resolveMigration } from "../src/engine/capabilities.ts";
 import { parseHostPort, PeerControl, RssSampler } from "../src/control/peer_runtime.ts";
@@ -91,6 +93,12 @@ async function main(args: string[]): Promise<number> {
   await control?.send({ type: "ready", rssBytes: rss.sample() });
 
   const migration = config.migration ?? resolveMigration({}).config;
+  // The runner's secret comes over the control channel; by hand, from the environment.
+  const envSecret = control ? null : secretFromEnv();
+  const auth = config.auth ??
+    (envSecret
+      ? { secret: envSecret, migrationId: Deno.env.get(MIGRATION_ID_ENV) ?? "by-hand" }
+      : null);
   const hold = new Set(config.holdAt ?? []);
   // Judge: digest the guest as it stands (stopped, after a completed
   // migration), or check that it is intact: paused briefly, compared with a
@@ -177,6 +185,16 @@ async function main(args: string[]): Promise<number> {
           if (why) console.error(`source: send buffer left to the kernel: ${why}`);
         }
         link = tcpLink(conn, { idleTimeoutMs: migration.peerTimeoutMs });
+        if (auth) {
+          // Mutual authentication before a single stream byte (src/net/handshake.ts).
+          const r = await clientHandshake(link, { ...auth, streamVersion: VERSION }, {
+            timeoutMs: migration.peerTimeoutMs,
+          });
+          if (!r.ok) {
+            link.close();
+            throw new Error(`the handshake failed: ${r.reason}`);
+          }
+        }
       } catch (e) {
         link = deadLink(
           `Cannot connect to the destination at ${target.hostname}:${target.port}: ${

@@ -40,6 +40,12 @@ export interface PeerConfig {
   migration: MigrationConfig;
   /** Source only. */
   guest?: GuestConfig;
+  /**
+   * Both peers: the migration's secret and id; the migration connection opens
+   * with the mutual handshake of src/net/handshake.ts. Travels only on the
+   * control channel, never on a command line or in a log.
+   */
+  auth?: { secret: Uint8Array; migrationId: string };
   /** Destination only: where to listen for the migration stream. */
   listen?: { hostname: string; port: number };
   /** Destination only: the largest guest it accepts. */

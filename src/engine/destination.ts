@@ -48,6 +48,7 @@ import { KindStats } from "./stats.ts";
 import type { CompressMethod } from "./compress.ts";
 import { decodeSetupParams } from "../stream/params.ts";
 import { RamLoader } from "./ram_loader.ts";
+import { printable } from "../util/printable.ts";
 
 /** Capability bits this destination reads. */
 const KNOWN_CAPS = CAP_XBZRLE | CAP_COMPRESS | CAP_HASH;
@@ -68,6 +69,10 @@ export interface DestinationOptions {
    */
   checkpoint?: HeldCheckpoint;
   hooks?: { phase?(phase: FaultPhase, round: number): Promise<void> | void };
+  /** Longest stream accepted, in bytes (default: no bound); see `streamBytesBound`. */
+  maxStreamBytes?: number;
+  /** The stream reader's buffer, reused across loads (default: a fresh 4 MiB one). */
+  readBuffer?: Uint8Array;
 }
 
 /** What the destination reports. */
@@ -91,7 +96,11 @@ export interface DestinationReport {
 /** Runs the destination side of one migration. Never throws. */
 export async function runDestination(options: DestinationOptions): Promise<DestinationReport> {
   const { link, clock, hooks = {} } = options;
-  const r = new StreamReader(link, { maxRamBytes: options.maxRamBytes });
+  const r = new StreamReader(link, {
+    maxRamBytes: options.maxRamBytes,
+    buffer: options.readBuffer,
+    maxStreamBytes: options.maxStreamBytes,
+  });
   const stats = new KindStats();
   let ram: Ram | null = null;
   let firstByteAtMs: number | null = null;
@@ -117,7 +126,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
     if ((setup.capabilities & ~KNOWN_CAPS) !== 0) {
       throw r.error(
         `Setup asks for capabilities 0x${
-          (setup.capabilities & ~KNOWN_CAPS).toString(16)
+          ((setup.capabilities & ~KNOWN_CAPS) >>> 0).toString(16)
         } this destination does not have`,
       );
     }
@@ -240,7 +249,7 @@ export async function runDestination(options: DestinationOptions): Promise<Desti
       outcome = e.message.startsWith("Did not converge") || e.message.startsWith("cancel")
         ? "cancelled"
         : "failed";
-      error = `Source aborted the migration: ${e.message}`;
+      error = `Source aborted the migration: ${printable(e.message)}`;
     } else {
       outcome = "failed";
       error = (e as Error).message;

@@ -15,6 +15,8 @@
  * @module
  */
 import { Packr } from "msgpackr";
+import { checkMsgpackBounds } from "../util/msgpack_bounds.ts";
+import { printable } from "../util/printable.ts";
 import { validateWorkloadState, type WorkloadState } from "./workload.ts";
 
 /** The device state. */
@@ -34,9 +36,11 @@ export function encodeDeviceState(state: DeviceState): Uint8Array {
 export function decodeDeviceState(bytes: Uint8Array): DeviceState {
   let v: unknown;
   try {
+    // Bounds first: a declared length past the input costs the decoder seconds (fuzzer's find).
+    checkMsgpackBounds(bytes);
     v = packr.unpack(bytes);
   } catch (e) {
-    throw new TypeError(`Device state is not valid msgpack: ${(e as Error).message}`);
+    throw new TypeError(`Device state is not valid msgpack: ${printable((e as Error).message)}`);
   }
   const o = v as { version?: unknown; workload?: unknown };
   if (typeof o !== "object" || o === null) throw new TypeError("Device state is not a map");

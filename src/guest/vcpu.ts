@@ -32,6 +32,14 @@ export const CMD_RUN = 0, CMD_PAUSE = 1, CMD_EXIT = 2;
 export const ST_STARTING = 0, ST_RUNNING = 1, ST_PAUSED = 2, ST_EXITED = 3;
 /** Bytes reserved for the workload state. */
 export const STATE_BYTES = 64 * 1024;
+/** How long {@link Vcpu.pause} waits for the guest to stop touching memory, by default. */
+export const PAUSE_TIMEOUT_MS_DEFAULT = 5_000;
+
+/**
+ * A hostile guest, for tests: `ignore-pause` keeps running when asked to
+ * pause; `touch-past-ram` writes past the end of its RAM (the worker fails).
+ */
+export type VcpuMisbehaviour = "ignore-pause" | "touch-past-ram";
 
 /** The message that starts the worker. */
 export interface VcpuInit {
@@ -42,6 +50,8 @@ export interface VcpuInit {
   stateSab: SharedArrayBuffer;
   /** The free-page view, shared with the balloon driver. */
   freeSab: SharedArrayBuffer;
+  /** A hostile guest, for tests. */
+  misbehave?: VcpuMisbehaviour;
 }
 
 /** A vCPU in a worker thread; created paused, so that resuming costs microseconds, not a thread start. */
@@ -50,10 +60,19 @@ export class Vcpu {
   #ctrl: Int32Array;
   #state: Uint8Array;
   #last: WorkloadState | null = null;
+  /** Why the worker failed (a guest that crashed), or null. */
+  #fault: { message: string | null };
   /** The guest's free-page view, shared with the worker. */
   readonly freeView: FreeView;
 
-  private constructor(worker: Worker, ctrl: Int32Array, state: Uint8Array, freeView: FreeView) {
+  private constructor(
+    worker: Worker,
+    ctrl: Int32Array,
+    state: Uint8Array,
+    freeView: FreeView,
+    fault: { message: string | null },
+  ) {
+    this.#fault = fault;
     this.#worker = worker;
     this.#ctrl = ctrl;
     this.#state = state;
@@ -61,16 +80,24 @@ export class Vcpu {
   }
 
   /** Starts the worker, paused and without a workload. */
-  static async create(ram: Ram, log: DirtyLog): Promise<Vcpu> {
+  static async create(
+    ram: Ram,
+    log: DirtyLog,
+    options: { misbehave?: VcpuMisbehaviour } = {},
+  ): Promise<Vcpu> {
     const ctrlSab = new SharedArrayBuffer(16);
     const stateSab = new SharedArrayBuffer(STATE_BYTES);
     const ctrl = new Int32Array(ctrlSab);
     const freeView = new FreeView(ram.totalPages);
     Atomics.store(ctrl, CMD, CMD_PAUSE);
     const worker = new Worker(new URL("./vcpu_worker.ts", import.meta.url), { type: "module" });
+    const fault = { message: null as string | null };
     const failed = new Promise<never>((_, reject) => {
       worker.onerror = (e) => {
+        // A guest that crashes fails its vCPU, never the process that hosts it.
         e.preventDefault();
+        fault.message = e.message;
+        Atomics.notify(ctrl, STATUS);
         reject(new Error(`vCPU worker failed: ${e.message}`));
       };
     });
@@ -82,9 +109,10 @@ export class Vcpu {
       ctrlSab,
       stateSab,
       freeSab: freeView.buffer,
+      misbehave: options.misbehave,
     };
     worker.postMessage(init);
-    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab), freeView);
+    const vcpu = new Vcpu(worker, ctrl, new Uint8Array(stateSab), freeView, fault);
     await Promise.race([vcpu.#waitStatus(ST_STARTING), failed]);
     return vcpu;
   }
@@ -111,14 +139,25 @@ export class Vcpu {
     await this.resume();
   }
 
-  /** Pauses the vCPU; resolves with the workload state once it has stopped touching memory. */
-  async pause(): Promise<WorkloadState | null> {
+  /**
+   * Pauses the vCPU; resolves with the workload state once it has stopped
+   * touching memory. A guest that does not pause within `timeoutMs` (default
+   * {@link PAUSE_TIMEOUT_MS_DEFAULT}), or whose worker failed, rejects: the
+   * pause request is withdrawn, so the guest goes on running as it was.
+   */
+  async pause(options: { timeoutMs?: number } = {}): Promise<WorkloadState | null> {
     const st = Atomics.load(this.#ctrl, STATUS);
     if (st === ST_EXITED) return this.#last;
     if (st !== ST_PAUSED) {
       Atomics.store(this.#ctrl, CMD, CMD_PAUSE);
       Atomics.notify(this.#ctrl, CMD);
-      await this.#waitStatus(ST_RUNNING);
+      try {
+        await this.#waitStatus(ST_RUNNING, options.timeoutMs ?? PAUSE_TIMEOUT_MS_DEFAULT);
+      } catch (e) {
+        Atomics.store(this.#ctrl, CMD, CMD_RUN);
+        Atomics.notify(this.#ctrl, CMD);
+        throw e;
+      }
       this.#last = this.#readState();
     }
     return this.#last;
@@ -134,7 +173,7 @@ export class Vcpu {
 
   /** Stops the worker for good; resolves with the final workload state. */
   async stop(): Promise<WorkloadState | null> {
-    const state = await this.pause();
+    const state = await this.pause().catch(() => this.#last);
     Atomics.store(this.#ctrl, CMD, CMD_EXIT);
     Atomics.notify(this.#ctrl, CMD);
     this.#worker.terminate();
@@ -142,10 +181,18 @@ export class Vcpu {
     return state;
   }
 
-  /** Waits while STATUS still equals `from`. */
-  async #waitStatus(from: number): Promise<void> {
+  /** Waits while STATUS still equals `from`; rejects past `timeoutMs` or when the worker failed. */
+  async #waitStatus(from: number, timeoutMs = Infinity): Promise<void> {
+    const endMs = performance.now() + timeoutMs;
     while (Atomics.load(this.#ctrl, STATUS) === from) {
-      const r = Atomics.waitAsync(this.#ctrl, STATUS, from, 1000);
+      if (this.#fault.message !== null) {
+        throw new Error(`The guest's vCPU failed: ${this.#fault.message}`);
+      }
+      const leftMs = endMs - performance.now();
+      if (leftMs <= 0) {
+        throw new Error(`The guest did not pause within ${timeoutMs} ms of being asked`);
+      }
+      const r = Atomics.waitAsync(this.#ctrl, STATUS, from, Math.min(100, leftMs));
       if (r.async) await r.value;
     }
   }

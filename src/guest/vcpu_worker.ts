@@ -4,7 +4,7 @@
  * engine, so it may read the clock.
  * @module
  */
-import { createRam } from "./ram.ts";
+import { blockOfPage, createRam, PAGE_SIZE } from "./ram.ts";
 import { DirtyLog } from "./dirty_log.ts";
 import { Workload } from "./workload.ts";
 import { FreeView } from "./free_view.ts";
@@ -56,7 +56,8 @@ const BACKLOG_MS = 20;
   for (;;) {
     const cmd = Atomics.load(ctrl, CMD);
     if (cmd === CMD_EXIT) break;
-    if (cmd === CMD_PAUSE) {
+    // A guest that ignores pauses does so once it runs its workload (it booted paused).
+    if (cmd === CMD_PAUSE && !(init.misbehave === "ignore-pause" && workload)) {
       if (!paused) {
         publish();
         paused = true;
@@ -97,6 +98,7 @@ const BACKLOG_MS = 20;
       continue;
     }
     const n = Math.min(due, Math.max(1, Math.ceil(BATCH_MS * perMs)));
+    if (init.misbehave === "touch-past-ram") touchPastRam(ram, log);
     workload.touch(ram, log, n);
     done += n;
   }
@@ -104,3 +106,15 @@ const BACKLOG_MS = 20;
   setStatus(ST_EXITED);
   self.close();
 };
+
+/**
+ * A hostile guest's touch of the page after its last one, done as a workload
+ * touches a page: the write (which the typed array drops) and its dirty bit
+ * (which the dirty log's bounds refuse, failing the worker).
+ */
+function touchPastRam(ram: ReturnType<typeof createRam>, log: DirtyLog): void {
+  const past = ram.totalPages;
+  const block = blockOfPage(ram, past);
+  block.bytes[(past - block.firstPage) * PAGE_SIZE] ^= 1;
+  log.mark(past);
+}

@@ -61,6 +61,12 @@ export interface ShapingProxyOptions {
   corruptSeed?: number;
   /** Address to listen on (default 127.0.0.1). */
   hostname?: string;
+  /**
+   * Source-to-destination bytes before the stream (the peers' handshake,
+   * src/net/handshake.ts): shaped but not counted, so that stream offsets
+   * (marks, corrupt ranges) stay offsets of the stream. Default 0.
+   */
+  preambleBytes?: number;
 }
 
 /** Something the proxy did or saw, on the system clock. */
@@ -123,6 +129,7 @@ export class ShapingProxy {
       schedule: options.schedule ?? [],
       seed: options.seed ?? 1,
       corruptSeed: options.corruptSeed ?? options.seed ?? 1,
+      preambleBytes: options.preambleBytes ?? 0,
     };
     this.#prng = new Prng(this.#o.seed);
     this.#corruptPrng = new Prng(this.#o.corruptSeed);
@@ -267,6 +274,7 @@ export class ShapingProxy {
         setTimeout(() => this.setBandwidth(e.bandwidthBytesPerSec), Math.max(0, e.atMs)),
       );
     }
+    this.#lanes[0].preamble = o.preambleBytes;
     await Promise.all(this.#lanes.map((l) => l.run()));
     this.#shutdown();
   }
@@ -332,6 +340,8 @@ export class ShapingProxy {
 /** One direction of the proxy. */
 class Lane {
   received = 0;
+  /** Bytes still to pass before the stream's offset 0 (the handshake). */
+  preamble = 0;
   delivered = 0;
   readonly bucket: TokenBucket;
   #p: ShapingProxy;
@@ -406,6 +416,12 @@ class Lane {
           continue;
         }
         let data = buf.subarray(0, n);
+        if (this.preamble > 0) {
+          const k = Math.min(this.preamble, data.length);
+          this.preamble -= k;
+          await this.#shape(data.subarray(0, k));
+          data = data.subarray(k);
+        }
         for (;;) {
           const next = p.applyMarks(this.received);
           if (p.closed || data.length === 0) break;

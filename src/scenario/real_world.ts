@@ -49,6 +49,7 @@ import {
 } from "../net/netns.ts";
 import { ShapingProxy } from "../net/shaper.ts";
 import { pathExists } from "../util/output_path.ts";
+import { clientPreambleBytes, newMigrationId, newSecret } from "../net/handshake.ts";
 import { type ScenarioSeeds, scenarioSeeds } from "./seeds.ts";
 import {
   type HostLinkControl,
@@ -185,6 +186,8 @@ export class RealWorld implements World {
   #kernel: KernelLink | null = null;
   #tmpDir: string | null = null;
   #listener: Deno.Listener;
+  /** This migration's secret and id, fresh per run, sent to both peers over the control channel. */
+  #auth = { secret: newSecret(), migrationId: newMigrationId() };
   #controlAddr: string;
   #processes: Process[] = [];
   #proxies: ShapingProxy[] = [];
@@ -448,6 +451,7 @@ export class RealWorld implements World {
         workload: s.workload,
         balloon: s.balloon,
       },
+      auth: this.#auth,
       holdAt: boot.sourceHolds,
       holdAtBytes: boot.byteMarks,
       ...(this.#file ? { file: await this.#file } : {}),
@@ -473,6 +477,7 @@ export class RealWorld implements World {
     const config: PeerConfig = {
       migration: s.migration,
       listen: { hostname: this.#destinationAddress, port: 0 },
+      auth: this.#auth,
       maxRamBytes: s.ramBytes,
       ram: [{ name: "pc.ram", bytes: s.ramBytes }],
       // A file transport: the restore step, confirmed before it restores (no hold).
@@ -538,6 +543,7 @@ export class RealWorld implements World {
         schedule: net.schedule,
         seed: this.seeds.jitter(n),
         corruptSeed: this.seeds.corrupt(n),
+        preambleBytes: clientPreambleBytes(this.#auth.migrationId),
       })
       : null;
     if (proxy) this.#proxies.push(proxy);

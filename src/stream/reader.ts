@@ -84,15 +84,27 @@ export class StreamReader {
   /** Offset of the last record head (for error messages). */
   recordOffset = 0;
   #maxRamBytes: number;
+  /** A stream longer than this is refused: a source that never ends (see streamBytesBound). */
+  #maxStreamBytes: number;
   /** CRC-32 of every stream byte before `buf[#crcPos]`, page data left out. */
   #crc = 0;
   #crcPos = 0;
 
   /** Creates a reader on `link`. */
-  constructor(link: Link, options: { bufferBytes?: number; maxRamBytes?: number } = {}) {
+  constructor(
+    link: Link,
+    options: {
+      bufferBytes?: number;
+      maxRamBytes?: number;
+      buffer?: Uint8Array;
+      maxStreamBytes?: number;
+    } = {},
+  ) {
     this.#link = link;
-    this.buf = new Uint8Array(options.bufferBytes ?? 4 * 1024 * 1024);
-    this.view = new DataView(this.buf.buffer);
+    this.#maxStreamBytes = options.maxStreamBytes ?? Infinity;
+    // `buffer`: a caller's buffer reused across streams (the fuzzer loads millions).
+    this.buf = options.buffer ?? new Uint8Array(options.bufferBytes ?? 4 * 1024 * 1024);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.#maxRamBytes = options.maxRamBytes ?? RAM_BYTES_MAX;
   }
 
@@ -133,6 +145,15 @@ export class StreamReader {
         );
       }
       this.end += got;
+      this.#checkLength(this.#base + this.end);
+    }
+  }
+
+  #checkLength(received: number): void {
+    if (received > this.#maxStreamBytes) {
+      throw new RangeError(
+        `The stream passed ${this.#maxStreamBytes} bytes, more than a migration of this guest can send, at stream offset ${received}`,
+      );
     }
   }
 
@@ -180,6 +201,7 @@ export class StreamReader {
         );
       }
       off += got;
+      this.#checkLength(startOffset + off - have);
     }
     const next = startOffset + (len - have);
     this.pos = this.end = this.#crcPos = next & 7;
