@@ -25,8 +25,9 @@
  * scenario` takes it. `{ "each": "capability" }` becomes one case per
  * capability declared in `src/engine/capabilities.ts` at run time, with that
  * capability alone switched on, so the group grows with every capability
- * that lands; `with` gives one capability's case its own edits (its
- * parameters, which are refused unless it is on), and is ignored for a
+ * that lands (a capability that needs a transport, as mappedRam needs a
+ * file, gets that transport); `with` gives one capability's case its own edits (its
+ * parameters, or what it needs, such as hashDedup's destination checkpoint), and is ignored for a
  * capability that does not exist (yet). Every case runs with the same seed, workload and network
  * except for what it changes.
  *
@@ -185,6 +186,10 @@ function expandCase(
       if (except.includes(cap.name)) continue;
       add(label ? label.replaceAll("{value}", cap.name) : cap.name, (s) => {
         s.migration = { ...s.migration, capabilities: { [cap.name]: true } };
+        // A capability that needs a transport (mappedRam: a file) gets it, as its users would give it.
+        if (cap.requiresTransport) {
+          s.migration.transport = { kind: cap.requiresTransport.kind as "tcp" | "file" };
+        }
         return [
           ...applySet(s, k.set, `${where}.set`),
           ...applySet(s, extra[cap.name], `${where}.with.${cap.name}`),
