@@ -39,3 +39,20 @@ Deno.test("fuzz: the command line takes --count and --seed, and refuses anything
   assertThrows(() => parseFuzzArgs(["--count", "1e6"]));
   assertThrows(() => parseFuzzArgs(["--seeds", "1"]));
 });
+
+Deno.test("fuzz: a mutant of a forged stream, or spliced with one, is judged as forged", async () => {
+  const { mutate } = await import("./mutators.ts");
+  const { Prng } = await import("../util/prng.ts");
+  const [seed] = await seedStreams();
+  const plain = { bytes: seed.bytes, seeds: [0], layout: null };
+  const forged = { ...plain, forged: true };
+  const prng = new Prng(5);
+  for (let i = 0; i < 200; i++) {
+    assertOk(mutate(prng, forged, [forged]).forged, "a descendant of a forged stream");
+    const m = mutate(prng, plain, [forged]);
+    if (m.how.includes("splice")) assertOk(m.forged, `spliced with a forged stream: ${m.how}`);
+  }
+  // Seed 0x1f4130b3 found six such descendants judged unforged before the lineage was kept.
+  const r = await runFuzz({ count: 50_000, seed: 0x1f4130b3 });
+  assertEquals(r.failures.length, 0, r.failures.map((f) => f.what).join("\n"));
+});

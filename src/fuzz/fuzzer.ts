@@ -222,7 +222,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       // otherwise grow entries to a MiB, and the run to a crawl.
       if (seen.size > signaturesBefore && m.bytes.length <= entryBytesMax) {
         // A copy: the mutant lies in the mutators' scratch buffers.
-        const entry: Entry = { bytes: m.bytes.slice(), seeds: m.seeds, layout: null };
+        const entry: Entry = {
+          bytes: m.bytes.slice(),
+          seeds: m.seeds,
+          layout: null,
+          forged: m.forged,
+        };
         if (corpus.length < seeds.length + corpusMax) corpus.push(entry);
         else corpus[seeds.length + prng.nextInt(corpusMax)] = entry;
       }

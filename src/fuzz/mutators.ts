@@ -23,6 +23,8 @@ export interface Entry {
   /** Indexes of the seeds it descends from (their clean loads are its references). */
   seeds: number[];
   layout: StreamLayout | null;
+  /** It, or a stream it descends from, had its section checksums recomputed. */
+  forged?: boolean;
 }
 
 /** A mutant; its bytes lie in scratch buffers the next {@link mutate} reuses. */
@@ -112,6 +114,7 @@ export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
   SCRATCH.big[0].set(parent.bytes.subarray(0, parentLength));
   let b: Uint8Array = SCRATCH.big[0].subarray(0, parentLength);
   const seeds = [...parent.seeds];
+  let inherited = parent.forged ?? false;
   const hows: string[] = [];
   let inPlace = true;
   let pageDataOnly = true;
@@ -173,6 +176,7 @@ export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
         inPlace = pageDataOnly = false;
         const other = corpus[prng.nextInt(corpus.length)];
         for (const s of other.seeds) if (!seeds.includes(s)) seeds.push(s);
+        if (other.forged) inherited = true;
         const i = cutPoint(prng, b, parent.layout);
         const j = prng.nextFloat() < 0.5 && other.bytes.length > i
           ? i
@@ -206,7 +210,8 @@ export function mutate(prng: Prng, parent: Entry, corpus: Entry[]): Mutant {
       }
     }
   }
-  let forged = false;
+  // Forged checksums pass to every descendant: its sections may carry the forger's, not the seed's.
+  let forged = inherited;
   if (inPlace && layout && b.length === parent.bytes.length && prng.nextFloat() < 0.5) {
     forgeChecksums(b, layout);
     forged = true;
