@@ -151,3 +151,37 @@ Deno.test("hashDedup real: a guest back where its checkpoint is, between peer pr
   assertOk(r.hash!.sourceHashMs! > 0 && r.hash!.destinationHashMs! > 0);
   assertEquals(r.cleanup?.tempFilesLeft, []);
 });
+
+Deno.test("hashDedup sim: a section still in flight over a slow link is not a silent destination", async () => {
+  // Swarm draw 565 of seed 3be21f8: compressed pages over 10 Mbit/s and a 500 ms peer timeout;
+  // the source waited for the section's requests while its bytes were still arriving.
+  const r = await runScenario({
+    "name": "hash-dedup-slow-link",
+    "seed": 7826792570884861,
+    "mode": "sim",
+    "guest": {
+      "ram": "16MiB",
+      "fill": "zero",
+      "workload": { "kind": "sequential", "dirtyRate": "128MiB/s", "writeBytes": 512 },
+    },
+    "migration": {
+      "capabilities": { "compress": true, "hashDedup": true },
+      "parameters": {
+        "compressMethod": "deflate",
+        "compressLevel": 6,
+        "downtimeLimitMs": 5,
+        "maxRounds": 5,
+        "maxTimeMs": 10000,
+        "onNoConvergence": "force",
+        "peerTimeoutMs": 500,
+      },
+    },
+    "network": { "bandwidth": "20Mbit", "schedule": [{ "atMs": 300, "bandwidth": "10Mbit" }] },
+    "faults": [],
+    "warmupMs": 200,
+    "settleMs": 50,
+    "destination": { "checkpoint": { "source": "guest", "atMs": 0 } },
+  } as Scenario);
+  assertEquals(r.outcome, "completed", r.error);
+  assertEquals(r.memoryEqual, true);
+});

@@ -61,9 +61,20 @@ export interface RamLoaderOptions {
   hash?: HashDedupDestination | null;
   /** Asks the source for a page in full (a hash that could not be resolved). */
   requestPage?: (block: number, page: number) => Promise<void>;
-  /** Tells the source the destination is busy (every `HASH_BEAT_RECORDS` HASH records). */
+  /**
+   * Tells the source the destination is busy (every `HASH_BEAT_RECORDS` HASH
+   * records, and every {@link BEAT_INTERVAL_MS} while records arrive: a section
+   * still in flight over a slow link is not a silent destination).
+   */
   beat?: () => Promise<void>;
 }
+
+/**
+ * Milliseconds between the beats a destination resolving hashes sends while
+ * records arrive: well under the shortest peer timeout a scenario sets in
+ * practice, so that the source, waiting for a section's requests, hears it.
+ */
+export const BEAT_INTERVAL_MS = 100;
 
 /** Loads RAM sections into one guest's RAM. */
 export class RamLoader {
@@ -78,6 +89,7 @@ export class RamLoader {
   #o: RamLoaderOptions;
   #mismatched = new Uint8Array(RUN_PAGES_MAX);
   #sinceBeat = 0;
+  #beatAtMs = -Infinity;
 
   /** A loader into `ram` (all zero to begin with). */
   constructor(ram: Ram, options: RamLoaderOptions) {
@@ -98,6 +110,10 @@ export class RamLoader {
     for (;;) {
       const at = r.offset;
       const kind = await r.recordHead();
+      if (hash && this.#o.beat && clock.nowMs() - this.#beatAtMs >= BEAT_INTERVAL_MS) {
+        this.#beatAtMs = clock.nowMs();
+        await this.#o.beat();
+      }
       if (kind === 0) return await r.verifyChecksum("the RAM section");
       const b = blocks[r.block];
       switch (kind) {
