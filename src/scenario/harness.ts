@@ -269,6 +269,13 @@ function switchoverError(e: AttemptEnd, sourceKilled: boolean): string {
   }); ${sourceKilled ? "the source is gone too" : "the source guest was resumed"}`;
 }
 
+/** Why a source that died sent no report. */
+function lostSourceError(killed: boolean): string {
+  return killed
+    ? "The source process was killed: the guest died with it"
+    : "The source process died: the guest died with it";
+}
+
 /** The report of a source that died before it could send one: only what the harness saw. */
 function lostSourceReport(
   e: AttemptEnd,
@@ -277,9 +284,7 @@ function lostSourceReport(
 ): SourceReport {
   return {
     outcome: "failed",
-    error: killed
-      ? "The source process was killed: the guest died with it"
-      : "The source process died: the guest died with it",
+    error: lostSourceError(killed),
     startAtMs: e.startAtMs,
     setupDoneAtMs: e.startAtMs,
     stopAtMs: null,
@@ -321,11 +326,9 @@ function collect(s: ResolvedScenario, c: Collected): Result {
     const outcome = failedOver ? "failed" as const : e.source.report?.outcome ?? "failed";
     const error = failedOver
       ? switchoverError(e, c.sourceKilled)
-      : e.source.report?.error ?? (e.source.report ? undefined : lostSourceReport(
-        e,
-        c.sourceKilled,
-        [],
-      ).error);
+      : e.source.report
+      ? e.source.report.error
+      : lostSourceError(c.sourceKilled);
     return {
       attempt: e.n,
       outcome,
